@@ -1,0 +1,46 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "field_kind.hpp"
+
+namespace pbxwebhook {
+
+struct FieldRule {
+    std::string name;
+    FieldKind kind;
+};
+
+// The fields one event type must carry, in the order they are checked.
+struct EventRule {
+    std::string type;
+    std::vector<FieldRule> fields;
+};
+
+// The event types a location accepts. Built once at configuration time and
+// read-only afterwards, so workers share it without locking.
+class Schema {
+public:
+    // SPEC's built-in catalog.
+    static const Schema &catalog();
+
+    // Adds one `pbx_webhook_event TYPE [FIELD[:KIND] ...]` line (words after
+    // the directive name). Returns an empty string, or why the line is
+    // wrong in words fit for `nginx -t`.
+    std::string add_event(const std::vector<std::string_view> &words);
+
+    const EventRule *find(std::string_view type) const noexcept;
+
+    bool empty() const noexcept { return rules_.empty(); }
+    const std::vector<EventRule> &rules() const noexcept { return rules_; }
+
+private:
+    static Schema build_catalog();
+    static std::string parse_rule(const std::vector<std::string_view> &words, EventRule &rule);
+
+    std::vector<EventRule> rules_;
+};
+
+}  // namespace pbxwebhook

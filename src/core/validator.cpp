@@ -1,0 +1,374 @@
+#include "validator.hpp"
+
+#include <cstring>
+
+#include <yajl/yajl_parse.h>
+
+namespace pbxwebhook {
+
+namespace {
+
+// yajl frees and reallocates; the arena only hands out. A size header lets
+// realloc copy the old block; freed blocks go back with the whole arena.
+struct BlockHeader {
+    alignas(std::max_align_t) std::size_t size;
+};
+
+void *arena_malloc(void *context, std::size_t size) noexcept
+{
+    const Allocator *allocator = static_cast<const Allocator *>(context);
+    void *p = allocator->get(sizeof(BlockHeader) + size);
+    if (p == nullptr) {
+        return nullptr;
+    }
+    static_cast<BlockHeader *>(p)->size = size;
+    return static_cast<BlockHeader *>(p) + 1;
+}
+
+void *arena_realloc(void *context, void *old, std::size_t size) noexcept
+{
+    void *p = arena_malloc(context, size);
+    if (p != nullptr && old != nullptr) {
+        std::size_t old_size = (static_cast<BlockHeader *>(old) - 1)->size;
+        std::memcpy(p, old, old_size < size ? old_size : size);
+    }
+    return p;
+}
+
+void arena_free(void *, void *) noexcept {}
+
+std::string_view kind_words(JsonKind kind) noexcept
+{
+    switch (kind) {
+    case JsonKind::string:
+        return "a string";
+    case JsonKind::number:
+        return "a number";
+    case JsonKind::boolean:
+        return "a boolean";
+    case JsonKind::null:
+        return "null";
+    case JsonKind::array:
+        return "an array";
+    case JsonKind::object:
+        return "an object";
+    }
+    return "a value";
+}
+
+constexpr std::size_t quote_limit = 64;
+
+}  // namespace
+
+struct ValidatorCallbacks {
+    static Validator *self(void *context) noexcept { return static_cast<Validator *>(context); }
+
+    static int on_null(void *context) noexcept
+    {
+        return self(context)->on_value(JsonKind::null, "null");
+    }
+
+    static int on_boolean(void *context, int value) noexcept
+    {
+        return self(context)->on_value(JsonKind::boolean, value ? "true" : "false");
+    }
+
+    static int on_number(void *context, const char *text, std::size_t size) noexcept
+    {
+        return self(context)->on_value(JsonKind::number, {text, size});
+    }
+
+    static int on_string(void *context, const unsigned char *text, std::size_t size) noexcept
+    {
+        return self(context)->on_value(JsonKind::string,
+                                       {reinterpret_cast<const char *>(text), size});
+    }
+
+    static int on_start_map(void *context) noexcept
+    {
+        return self(context)->on_open(JsonKind::object);
+    }
+
+    static int on_map_key(void *context, const unsigned char *text, std::size_t size) noexcept
+    {
+        return self(context)->on_key({reinterpret_cast<const char *>(text), size});
+    }
+
+    static int on_end(void *context) noexcept { return self(context)->on_close(); }
+
+    static int on_start_array(void *context) noexcept
+    {
+        return self(context)->on_open(JsonKind::array);
+    }
+
+    static constexpr yajl_callbacks table = {
+        on_null,  on_boolean, nullptr, nullptr, on_number,      on_string,
+        on_start_map, on_map_key, on_end, on_start_array, on_end,
+    };
+};
+
+Verdict body_too_large(std::size_t length, std::size_t limit) noexcept
+{
+    return Verdict::reject(Reason::body_too_large, "body %zu bytes > %zu", length, limit);
+}
+
+Validator::Validator(const Schema &schema, Limits limits, Allocator allocator) noexcept
+    : schema_(schema), limits_(limits), allocator_(allocator), fields_(allocator)
+{
+}
+
+bool Validator::start() noexcept
+{
+    static const yajl_callbacks callbacks = ValidatorCallbacks::table;
+
+    void *p = allocator_.get(sizeof(yajl_alloc_funcs));
+    if (p == nullptr) {
+        return false;
+    }
+    yajl_alloc_funcs *funcs = static_cast<yajl_alloc_funcs *>(p);
+    funcs->malloc = arena_malloc;
+    funcs->realloc = arena_realloc;
+    funcs->free = arena_free;
+    funcs->ctx = &allocator_;
+
+    parser_ = yajl_alloc(&callbacks, funcs, this);
+    if (parser_ == nullptr) {
+        return false;
+    }
+    // Utf8Checker validates every byte more strictly than yajl does.
+    yajl_config(parser_, yajl_dont_validate_strings, 1);
+    return true;
+}
+
+void Validator::decide(const Verdict &verdict) noexcept
+{
+    verdict_ = verdict;
+    decided_ = true;
+}
+
+bool Validator::feed(const void *data, std::size_t size) noexcept
+{
+    if (decided_ || finished_) {
+        return false;
+    }
+    if (size == 0) {
+        return true;
+    }
+
+    if (size > limits_.max_body_size - bytes_) {
+        decide(Verdict::reject(Reason::body_too_large, "body over %zu bytes",
+                               limits_.max_body_size));
+        return false;
+    }
+
+    if (parser_ == nullptr && !start()) {
+        decide(Verdict::reject(Reason::internal, "out of memory"));
+        return false;
+    }
+
+    const unsigned char *bytes = static_cast<const unsigned char *>(data);
+    std::size_t good = utf8_.scan(bytes, size);
+
+    // The bytes before a bad one still go to the parser: an earlier error
+    // there must win, so the verdict does not depend on where splits fall.
+    if (!parse(bytes, good)) {
+        return false;
+    }
+    if (good < size) {
+        decide(Verdict::reject(Reason::json_syntax, "%s at byte %zu",
+                               bytes[good] < 0x80 ? "control byte" : "invalid UTF-8", bytes_));
+        return false;
+    }
+    return true;
+}
+
+bool Validator::parse(const unsigned char *data, std::size_t size) noexcept
+{
+    if (size == 0) {
+        return true;
+    }
+
+    yajl_status status = yajl_parse(parser_, data, size);
+
+    if (status == yajl_status_ok) {
+        bytes_ += size;
+        return true;
+    }
+
+    if (!decided_) {
+        syntax_error();
+    }
+    return false;
+}
+
+// yajl's byte offsets move with the way a body was split (a token spanning
+// two pieces is not counted back), so the detail names what was wrong, not
+// where: the same text for the same bytes however they arrived.
+void Validator::syntax_error() noexcept
+{
+    unsigned char *message = yajl_get_error(parser_, 0, nullptr, 0);
+    std::string_view text = message ? reinterpret_cast<const char *>(message) : "";
+
+    std::size_t colon = text.find(": ");
+    if (colon != std::string_view::npos) {
+        text.remove_prefix(colon + 2);
+    }
+    while (!text.empty() && (text.back() == '\n' || text.back() == '.')) {
+        text.remove_suffix(1);
+    }
+
+    char quoted[quote_limit + 1];
+    quote_for_detail(text, quoted, quote_limit);
+    decide(Verdict::reject(Reason::json_syntax, "syntax error: %s", quoted));
+}
+
+const Verdict &Validator::finish() noexcept
+{
+    if (decided_ || finished_) {
+        return verdict_;
+    }
+    finished_ = true;
+
+    if (bytes_ == 0) {
+        decide(Verdict::reject(Reason::body_empty, "empty body"));
+        return verdict_;
+    }
+
+    if (!utf8_.complete()) {
+        decide(Verdict::reject(Reason::json_syntax, "invalid UTF-8 at byte %zu", bytes_));
+        return verdict_;
+    }
+
+    if (yajl_complete_parse(parser_) != yajl_status_ok) {
+        if (!decided_) {
+            syntax_error();
+        }
+        return verdict_;
+    }
+
+    check_schema();
+    decided_ = true;
+    return verdict_;
+}
+
+void Validator::check_schema() noexcept
+{
+    char quoted[quote_limit + 1];
+
+    if (top_kind_ != JsonKind::object) {
+        decide(Verdict::reject(Reason::not_object, "JSON text is %s, not an object",
+                               kind_words(top_kind_).data()));
+        return;
+    }
+
+    const EventField *type = fields_.find("type");
+    if (type == nullptr) {
+        decide(Verdict::reject(Reason::type_missing, "field \"type\" missing"));
+        return;
+    }
+    if (type->shape.kind != JsonKind::string || type->shape.empty_string) {
+        decide(Verdict::reject(Reason::type_missing, "field \"type\" is %s, not a non-empty string",
+                               type->shape.kind == JsonKind::string
+                                   ? "empty"
+                                   : kind_words(type->shape.kind).data()));
+        return;
+    }
+
+    // The value kept is cut; a type longer than that cannot be in a schema.
+    const EventRule *rule = nullptr;
+    if (type->value.size() < EventFields::value_limit) {
+        rule = schema_.find(type->value);
+    }
+    if (rule == nullptr) {
+        quote_for_detail(type->value, quoted, quote_limit);
+        decide(Verdict::reject(Reason::type_unknown, "type \"%s\" not accepted", quoted));
+        return;
+    }
+
+    for (const FieldRule &field : rule->fields) {
+        if (fields_.find(field.name) == nullptr) {
+            quote_for_detail(field.name, quoted, quote_limit);
+            decide(Verdict::reject(Reason::field_missing, "field \"%s\" missing", quoted));
+            return;
+        }
+    }
+
+    for (const FieldRule &field : rule->fields) {
+        const EventField *value = fields_.find(field.name);
+        if (!satisfies(value->shape, field.kind)) {
+            quote_for_detail(field.name, quoted, quote_limit);
+            decide(Verdict::reject(Reason::field_type, "field \"%s\" is %s, not %s", quoted,
+                                   value->shape.kind == JsonKind::string
+                                       ? (value->shape.empty_string ? "an empty string" : "a string")
+                                       : kind_words(value->shape.kind).data(),
+                                   field_kind_name(field.kind).data()));
+            return;
+        }
+    }
+
+    verdict_ = Verdict::accept();
+}
+
+bool Validator::on_value(JsonKind kind, std::string_view text) noexcept
+{
+    if (depth_ == 0) {
+        top_kind_ = kind;
+        return true;
+    }
+    if (depth_ != 1 || top_kind_ != JsonKind::object) {
+        return true;
+    }
+
+    ValueShape shape = kind == JsonKind::string ? shape_of_string(text)
+                                                 : ValueShape{kind, false, false, false};
+    if (!fields_.set_value(text, shape)) {
+        decide(Verdict::reject(Reason::internal, "out of memory"));
+        return false;
+    }
+    return true;
+}
+
+bool Validator::on_open(JsonKind kind) noexcept
+{
+    if (depth_ == 0) {
+        top_kind_ = kind;
+    } else if (depth_ == 1 && top_kind_ == JsonKind::object) {
+        fields_.set_value({}, ValueShape{kind, false, false, false});
+    }
+
+    if (++depth_ > limits_.max_depth) {
+        decide(Verdict::reject(Reason::json_too_deep, "nesting deeper than %u", limits_.max_depth));
+        return false;
+    }
+    return true;
+}
+
+bool Validator::on_close() noexcept
+{
+    depth_--;
+    return true;
+}
+
+bool Validator::on_key(std::string_view key) noexcept
+{
+    if (depth_ != 1) {
+        return true;
+    }
+
+    switch (fields_.add(key)) {
+    case EventFields::Added::ok:
+        return true;
+    case EventFields::Added::duplicate: {
+        char quoted[quote_limit + 1];
+        quote_for_detail(key, quoted, quote_limit);
+        decide(Verdict::reject(Reason::duplicate_key, "duplicate key \"%s\"", quoted));
+        return false;
+    }
+    case EventFields::Added::no_memory:
+        break;
+    }
+    decide(Verdict::reject(Reason::internal, "out of memory"));
+    return false;
+}
+
+}  // namespace pbxwebhook
