@@ -1,0 +1,52 @@
+#pragma once
+
+#include "ngx.hpp"
+
+#include "schema.hpp"
+#include "token_set.hpp"
+#include "validator.hpp"
+#include "verdict.hpp"
+
+// The one symbol the .so exports: nginx looks it up by name.
+extern "C" __attribute__((visibility("default"))) ngx_module_t ngx_http_pbx_webhook_module;
+
+namespace pbxwebhook {
+
+enum GateMode : ngx_uint_t { gate_off, gate_on, gate_monitor };
+
+// Plain data, so that offsetof works in the directive table; the C++ objects
+// it points to live in the configuration pool, destroyed by its cleanups.
+struct LocConf {
+    ngx_uint_t mode;
+    ngx_array_t *tokens;       // ngx_str_t, pbx_webhook_token in order
+    ngx_array_t *file_tokens;  // ngx_str_t, pbx_webhook_token_file lines in order
+    ngx_str_t token_header;
+    ngx_str_t token_header_lower;
+    Schema *schema;  // null: inherited, or the built-in catalog
+    size_t max_body_size;
+    ngx_uint_t max_depth;
+    ngx_flag_t content_type;
+    TokenSet *token_set;
+};
+
+// checking headers → reading the body → decided → answered; a request that
+// fails on its headers goes straight to answered.
+enum class GateState { checking, reading, decided, answered };
+
+// One per request; kept in a pool cleanup so that it survives the context
+// reset of an internal redirect.
+struct RequestCtx {
+    GateState state;
+    bool monitor;
+    bool judged;  // verdict holds the gate's decision
+    ngx_uint_t token_id;
+    Validator *validator;
+    Verdict verdict;
+};
+
+RequestCtx *get_request_ctx(ngx_http_request_t *r) noexcept;
+
+ngx_int_t init_gate(ngx_conf_t *cf) noexcept;
+ngx_int_t add_variables(ngx_conf_t *cf) noexcept;
+
+}  // namespace pbxwebhook
