@@ -24,7 +24,7 @@ std::string_view view(const ngx_str_t &s) noexcept
     return {reinterpret_cast<const char *>(s.data), s.len};
 }
 
-RequestCtx *create_ctx(ngx_http_request_t *r, bool monitor) noexcept
+RequestCtx *create_ctx(ngx_http_request_t *r, const LocConf *lcf) noexcept
 {
     ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(r->pool, sizeof(RequestCtx));
     if (cln == nullptr) {
@@ -32,7 +32,7 @@ RequestCtx *create_ctx(ngx_http_request_t *r, bool monitor) noexcept
     }
     cln->handler = ctx_anchor;
 
-    RequestCtx *ctx = new (cln->data) RequestCtx{GateState::checking, monitor, false, 0, nullptr, {}};
+    RequestCtx *ctx = new (cln->data) RequestCtx{GateState::checking, lcf->mode == gate_monitor, false, 0, lcf->zone, nullptr, {}};
     ngx_http_set_ctx(r, ctx, ngx_http_pbx_webhook_module);
     return ctx;
 }
@@ -56,6 +56,8 @@ ngx_int_t decide(ngx_http_request_t *r, RequestCtx *ctx, const Verdict &verdict)
     ctx->verdict = verdict;
     ctx->judged = true;
     ctx->state = GateState::decided;
+
+    count_judgement(r, ctx);
 
     if (verdict.accepted()) {
         return NGX_DECLINED;
@@ -226,7 +228,7 @@ ngx_int_t access_handler(ngx_http_request_t *r) noexcept
         if (r->request_body != nullptr) {
             // Someone read the body before the gate could see it: fail
             // closed rather than pass an unchecked event.
-            ctx = create_ctx(r, lcf->mode == gate_monitor);
+            ctx = create_ctx(r, lcf);
             if (ctx == nullptr) {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
@@ -236,7 +238,7 @@ ngx_int_t access_handler(ngx_http_request_t *r) noexcept
             return answer(r, rc);
         }
 
-        ctx = create_ctx(r, lcf->mode == gate_monitor);
+        ctx = create_ctx(r, lcf);
         if (ctx == nullptr) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }

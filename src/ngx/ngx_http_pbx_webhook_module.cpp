@@ -315,6 +315,27 @@ ngx_command_t commands[] = {
      offsetof(LocConf, max_depth),
      &max_depth_post},
 
+    {ngx_string("pbx_webhook_zone"),
+     NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE2,
+     set_zone,
+     NGX_HTTP_MAIN_CONF_OFFSET,
+     0,
+     nullptr},
+
+    {ngx_string("pbx_webhook_zone_use"),
+     any_level | NGX_CONF_TAKE1,
+     set_zone_use,
+     NGX_HTTP_LOC_CONF_OFFSET,
+     0,
+     nullptr},
+
+    {ngx_string("pbx_webhook_metrics"),
+     NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
+     set_metrics,
+     NGX_HTTP_LOC_CONF_OFFSET,
+     0,
+     nullptr},
+
     {ngx_string("pbx_webhook_content_type"),
      any_level | NGX_CONF_FLAG,
      ngx_conf_set_flag_slot,
@@ -347,6 +368,7 @@ void *create_loc_conf(ngx_conf_t *cf) noexcept
     conf->max_body_size = NGX_CONF_UNSET_SIZE;
     conf->max_depth = NGX_CONF_UNSET_UINT;
     conf->content_type = NGX_CONF_UNSET;
+    conf->zone = static_cast<ngx_shm_zone_t *>(NGX_CONF_UNSET_PTR);
 
     return conf;
 }
@@ -385,6 +407,7 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept
     ngx_conf_merge_size_value(conf->max_body_size, prev->max_body_size, 64 * 1024);
     ngx_conf_merge_uint_value(conf->max_depth, prev->max_depth, 16);
     ngx_conf_merge_value(conf->content_type, prev->content_type, 1);
+    ngx_conf_merge_ptr_value(conf->zone, prev->zone, nullptr);
 
     if (conf->schema == nullptr) {
         conf->schema = prev->schema;
@@ -430,6 +453,11 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept
     return NGX_CONF_OK;
 }
 
+void *create_main_conf(ngx_conf_t *cf) noexcept
+{
+    return ngx_pcalloc(cf->pool, sizeof(MainConf));
+}
+
 ngx_int_t preconfiguration(ngx_conf_t *cf) noexcept
 {
     return add_variables(cf);
@@ -450,7 +478,7 @@ ngx_http_module_t module_ctx = {
     preconfiguration,  /* preconfiguration */
     postconfiguration, /* postconfiguration */
 
-    nullptr, /* create main configuration */
+    create_main_conf, /* create main configuration */
     nullptr, /* init main configuration */
 
     nullptr, /* create server configuration */

@@ -27,6 +27,11 @@ struct LocConf {
     ngx_uint_t max_depth;
     ngx_flag_t content_type;
     TokenSet *token_set;
+    ngx_shm_zone_t *zone;  // pbx_webhook_zone_use: where requests are counted
+};
+
+struct MainConf {
+    ngx_array_t *zones;  // ngx_shm_zone_t *, every pbx_webhook_zone
 };
 
 // checking headers → reading the body → decided → answered; a request that
@@ -40,6 +45,7 @@ struct RequestCtx {
     bool monitor;
     bool judged;  // verdict holds the gate's decision
     ngx_uint_t token_id;
+    ngx_shm_zone_t *zone;
     Validator *validator;
     Verdict verdict;
 };
@@ -47,6 +53,11 @@ struct RequestCtx {
 RequestCtx *get_request_ctx(ngx_http_request_t *r) noexcept;
 
 ngx_int_t init_gate(ngx_conf_t *cf) noexcept;
+
+char *set_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
+char *set_zone_use(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
+char *set_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
+void count_judgement(ngx_http_request_t *r, const RequestCtx *ctx) noexcept;
 ngx_int_t add_variables(ngx_conf_t *cf) noexcept;
 
 }  // namespace pbxwebhook

@@ -1,0 +1,204 @@
+#include "metrics.hpp"
+
+#include <cstring>
+#include <new>
+
+namespace pbxwebhook {
+
+namespace {
+
+constexpr std::string_view result_names[] = {"accepted", "rejected", "would_reject"};
+
+void append_label_value(std::string &out, std::string_view value)
+{
+    for (char c : value) {
+        switch (c) {
+        case '\\':
+            out += "\\\\";
+            break;
+        case '"':
+            out += "\\\"";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        default:
+            out += c;
+        }
+    }
+}
+
+void append_family(std::string &out, std::string_view name, std::string_view type,
+                   std::string_view help)
+{
+    out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+    out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+}
+
+void append_sample(std::string &out, std::string_view name, std::string_view zone,
+                   std::string_view labels, std::uint64_t value)
+{
+    out.append(name).append("{zone=\"");
+    append_label_value(out, zone);
+    out.append("\"").append(labels).append("} ").append(std::to_string(value)).append("\n");
+}
+
+}  // namespace
+
+Metrics::TypeCounter *Metrics::find(std::string_view type) const noexcept
+{
+    for (TypeCounter *t = types_.load(std::memory_order_acquire); t; t = t->next) {
+        if (t->type() == type) {
+            return t;
+        }
+    }
+    return nullptr;
+}
+
+Metrics::TypeCounter *Metrics::add(std::string_view type, const SharedMemory &memory) noexcept
+{
+    memory.lock(memory.context);
+
+    // Another worker may have added it while this one waited.
+    TypeCounter *t = find(type);
+    if (t == nullptr) {
+        void *p = memory.allocate(memory.context, sizeof(TypeCounter) + type.size());
+        if (p != nullptr) {
+            t = new (p) TypeCounter{types_.load(std::memory_order_relaxed), {0}, {0}, type.size(),
+                                    {}};
+            std::memcpy(t->name, type.data(), type.size());
+            types_.store(t, std::memory_order_release);
+        }
+    }
+
+    memory.unlock(memory.context);
+    return t;
+}
+
+void Metrics::count(const Judgement &j, const SharedMemory &memory) noexcept
+{
+    requests_[static_cast<int>(j.result)][static_cast<int>(j.reason)].fetch_add(
+        1, std::memory_order_relaxed);
+    bytes_.fetch_add(j.bytes, std::memory_order_relaxed);
+
+    if (j.token_id != 0) {
+        if (j.token_id <= token_slots) {
+            tokens_[j.token_id - 1].fetch_add(1, std::memory_order_relaxed);
+        } else {
+            zone_full_.fetch_add(1, std::memory_order_relaxed);
+        }
+    }
+
+    if (j.result != Result::accepted) {
+        return;
+    }
+
+    TypeCounter *t = find(j.type);
+    if (t == nullptr) {
+        t = add(j.type, memory);
+    }
+    if (t == nullptr) {
+        zone_full_.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    t->events.fetch_add(1, std::memory_order_relaxed);
+
+    std::int64_t seen = t->last_seen.load(std::memory_order_relaxed);
+    while (seen < j.now
+           && !t->last_seen.compare_exchange_weak(seen, j.now, std::memory_order_relaxed))
+    {
+    }
+}
+
+std::uint64_t Metrics::events(std::string_view type) const noexcept
+{
+    TypeCounter *t = find(type);
+    return t ? t->events.load(std::memory_order_relaxed) : 0;
+}
+
+std::uint64_t Metrics::token_matches(std::size_t token_id) const noexcept
+{
+    if (token_id == 0 || token_id > token_slots) {
+        return 0;
+    }
+    return tokens_[token_id - 1].load(std::memory_order_relaxed);
+}
+
+void Metrics::render(const Zone *zones, std::size_t count, std::string &out)
+{
+    constexpr std::string_view requests = "pbx_webhook_requests_total";
+    append_family(out, requests, "counter",
+                  "Requests judged by the gate, by result and reason.");
+    for (std::size_t z = 0; z < count; z++) {
+        for (std::size_t result = 0; result < 3; result++) {
+            for (std::size_t reason = 0; reason < reason_count; reason++) {
+                bool ok = reason == static_cast<std::size_t>(Reason::ok);
+                if (ok != (result == static_cast<std::size_t>(Result::accepted))) {
+                    continue;
+                }
+                std::string labels = ",result=\"";
+                labels.append(result_names[result]).append("\",reason=\"");
+                labels.append(reason_name(static_cast<Reason>(reason))).append("\"");
+                append_sample(out, requests, zones[z].name, labels,
+                              zones[z].metrics->requests_[result][reason].load(
+                                  std::memory_order_relaxed));
+            }
+        }
+    }
+
+    constexpr std::string_view events = "pbx_webhook_events_total";
+    append_family(out, events, "counter", "Accepted events by type.");
+    for (std::size_t z = 0; z < count; z++) {
+        for (TypeCounter *t = zones[z].metrics->types_.load(std::memory_order_acquire); t;
+             t = t->next)
+        {
+            std::string labels = ",type=\"";
+            append_label_value(labels, t->type());
+            labels += '"';
+            append_sample(out, events, zones[z].name, labels,
+                          t->events.load(std::memory_order_relaxed));
+        }
+    }
+
+    constexpr std::string_view last = "pbx_webhook_last_event_timestamp_seconds";
+    append_family(out, last, "gauge", "Unix time of the last accepted event, by type.");
+    for (std::size_t z = 0; z < count; z++) {
+        for (TypeCounter *t = zones[z].metrics->types_.load(std::memory_order_acquire); t;
+             t = t->next)
+        {
+            std::string labels = ",type=\"";
+            append_label_value(labels, t->type());
+            labels += '"';
+            append_sample(out, last, zones[z].name, labels,
+                          static_cast<std::uint64_t>(t->last_seen.load(std::memory_order_relaxed)));
+        }
+    }
+
+    constexpr std::string_view tokens = "pbx_webhook_token_matches_total";
+    append_family(out, tokens, "counter",
+                  "Requests whose token matched, by the secret's 1-based index.");
+    for (std::size_t z = 0; z < count; z++) {
+        for (std::size_t i = 0; i < token_slots; i++) {
+            std::uint64_t n = zones[z].metrics->tokens_[i].load(std::memory_order_relaxed);
+            if (n != 0) {
+                std::string labels = ",token_id=\"" + std::to_string(i + 1) + "\"";
+                append_sample(out, tokens, zones[z].name, labels, n);
+            }
+        }
+    }
+
+    constexpr std::string_view bytes = "pbx_webhook_validated_bytes_total";
+    append_family(out, bytes, "counter", "Request body bytes the validator read.");
+    for (std::size_t z = 0; z < count; z++) {
+        append_sample(out, bytes, zones[z].name, "", zones[z].metrics->bytes());
+    }
+
+    constexpr std::string_view full = "pbx_webhook_zone_full_total";
+    append_family(out, full, "counter",
+                  "Counts dropped because the zone had no room (event types, secret indexes).");
+    for (std::size_t z = 0; z < count; z++) {
+        append_sample(out, full, zones[z].name, "", zones[z].metrics->zone_full());
+    }
+}
+
+}  // namespace pbxwebhook
