@@ -1,0 +1,245 @@
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "metrics.hpp"
+
+namespace pbxwebhook {
+namespace {
+
+struct TestZone {
+    std::vector<void *> blocks;
+    std::size_t budget = 1 << 20;
+    int locks = 0;
+
+    ~TestZone()
+    {
+        for (void *p : blocks) {
+            std::free(p);
+        }
+    }
+
+    static void *allocate(void *context, std::size_t size) noexcept
+    {
+        TestZone *zone = static_cast<TestZone *>(context);
+        if (size > zone->budget) {
+            return nullptr;
+        }
+        zone->budget -= size;
+        void *p = std::malloc(size);
+        zone->blocks.push_back(p);
+        return p;
+    }
+    static void lock(void *context) noexcept { static_cast<TestZone *>(context)->locks++; }
+    static void unlock(void *) noexcept {}
+
+    SharedMemory memory() { return {allocate, lock, unlock, this}; }
+};
+
+Judgement accepted(std::string_view type, std::size_t token_id = 1, std::int64_t now = 100)
+{
+    return {Result::accepted, Reason::ok, token_id, 10, type, now};
+}
+
+// Parses Prometheus text: every sample line into "name{labels}" -> value,
+// checking that each family has HELP and TYPE before its samples.
+std::map<std::string, std::string> parse_exposition(const std::string &text)
+{
+    std::map<std::string, std::string> samples;
+    std::map<std::string, int> declared;
+    std::istringstream in(text);
+    std::string line;
+
+    while (std::getline(in, line)) {
+        if (line.rfind("# HELP ", 0) == 0 || line.rfind("# TYPE ", 0) == 0) {
+            std::string name = line.substr(7, line.find(' ', 7) - 7);
+            declared[name]++;
+            continue;
+        }
+        EXPECT_FALSE(line.empty());
+        std::size_t brace = line.find('{');
+        std::size_t space = line.rfind(' ');
+        EXPECT_NE(brace, std::string::npos) << line;
+        EXPECT_NE(space, std::string::npos) << line;
+        std::string name = line.substr(0, brace);
+        EXPECT_EQ(declared[name], 2) << "family " << name << " lacks HELP or TYPE";
+        std::string value = line.substr(space + 1);
+        EXPECT_FALSE(value.empty());
+        for (char c : value) {
+            EXPECT_TRUE(c >= '0' && c <= '9') << line;
+        }
+        samples[line.substr(0, space)] = value;
+    }
+    return samples;
+}
+
+TEST(Metrics, CountsRequestsByResultAndReason)
+{
+    TestZone zone;
+    Metrics m;
+
+    m.count(accepted("voicemail"), zone.memory());
+    m.count({Result::rejected, Reason::token_mismatch, 0, 0, {}, 1}, zone.memory());
+    m.count({Result::rejected, Reason::token_mismatch, 0, 0, {}, 1}, zone.memory());
+    m.count({Result::would_reject, Reason::field_missing, 2, 50, {}, 1}, zone.memory());
+
+    EXPECT_EQ(m.requests(Result::accepted, Reason::ok), 1u);
+    EXPECT_EQ(m.requests(Result::rejected, Reason::token_mismatch), 2u);
+    EXPECT_EQ(m.requests(Result::would_reject, Reason::field_missing), 1u);
+    EXPECT_EQ(m.requests(Result::rejected, Reason::field_missing), 0u);
+    EXPECT_EQ(m.bytes(), 60u);
+}
+
+TEST(Metrics, CountsEventsOnlyWhenAccepted)
+{
+    TestZone zone;
+    Metrics m;
+
+    m.count(accepted("voicemail"), zone.memory());
+    m.count(accepted("voicemail"), zone.memory());
+    m.count(accepted("queue_call"), zone.memory());
+    m.count({Result::would_reject, Reason::field_type, 1, 0, "voicemail", 1}, zone.memory());
+
+    EXPECT_EQ(m.events("voicemail"), 2u);
+    EXPECT_EQ(m.events("queue_call"), 1u);
+    EXPECT_EQ(m.events("user_inbound"), 0u);
+    EXPECT_EQ(zone.locks, 2) << "only a type's first sighting takes the lock";
+}
+
+TEST(Metrics, CountsTokenMatchesByIndex)
+{
+    TestZone zone;
+    Metrics m;
+
+    m.count(accepted("voicemail", 1), zone.memory());
+    m.count(accepted("voicemail", 2), zone.memory());
+    m.count(accepted("voicemail", 2), zone.memory());
+    m.count({Result::rejected, Reason::token_mismatch, 0, 0, {}, 1}, zone.memory());
+
+    EXPECT_EQ(m.token_matches(1), 1u);
+    EXPECT_EQ(m.token_matches(2), 2u);
+    EXPECT_EQ(m.token_matches(3), 0u);
+    EXPECT_EQ(m.zone_full(), 0u);
+}
+
+TEST(Metrics, SecretIndexBeyondSlotsCountsAsZoneFull)
+{
+    TestZone zone;
+    Metrics m;
+
+    m.count(accepted("voicemail", Metrics::token_slots + 1), zone.memory());
+
+    EXPECT_EQ(m.zone_full(), 1u);
+    EXPECT_EQ(m.requests(Result::accepted, Reason::ok), 1u);
+}
+
+TEST(Metrics, FullZoneDegradesCountingButKeepsTotals)
+{
+    TestZone zone;
+    zone.budget = 0;
+    Metrics m;
+
+    m.count(accepted("voicemail"), zone.memory());
+
+    EXPECT_EQ(m.events("voicemail"), 0u);
+    EXPECT_EQ(m.zone_full(), 1u);
+    EXPECT_EQ(m.requests(Result::accepted, Reason::ok), 1u);
+}
+
+TEST(Metrics, LastSeenKeepsTheLatestTime)
+{
+    TestZone zone;
+    Metrics m;
+
+    m.count(accepted("voicemail", 1, 200), zone.memory());
+    m.count(accepted("voicemail", 1, 150), zone.memory());
+
+    std::string text;
+    Metrics::Zone zones[] = {{"z", &m}};
+    Metrics::render(zones, 1, text);
+    auto samples = parse_exposition(text);
+
+    EXPECT_EQ(samples["pbx_webhook_last_event_timestamp_seconds{zone=\"z\",type=\"voicemail\"}"],
+              "200");
+}
+
+TEST(Metrics, RendersValidExpositionForEveryZone)
+{
+    TestZone zone;
+    Metrics a, b;
+
+    a.count(accepted("voicemail"), zone.memory());
+    b.count({Result::rejected, Reason::json_syntax, 0, 7, {}, 1}, zone.memory());
+
+    std::string text;
+    Metrics::Zone zones[] = {{"first", &a}, {"second", &b}};
+    Metrics::render(zones, 2, text);
+    auto samples = parse_exposition(text);
+
+    EXPECT_EQ(samples["pbx_webhook_requests_total{zone=\"first\",result=\"accepted\",reason=\"ok\"}"],
+              "1");
+    EXPECT_EQ(
+        samples["pbx_webhook_requests_total{zone=\"second\",result=\"rejected\",reason=\"json_syntax\"}"],
+        "1");
+    EXPECT_EQ(samples["pbx_webhook_events_total{zone=\"first\",type=\"voicemail\"}"], "1");
+    EXPECT_EQ(samples["pbx_webhook_validated_bytes_total{zone=\"second\"}"], "7");
+    EXPECT_EQ(samples["pbx_webhook_zone_full_total{zone=\"first\"}"], "0");
+    EXPECT_EQ(samples.count(
+                  "pbx_webhook_requests_total{zone=\"first\",result=\"accepted\",reason=\"json_syntax\"}"),
+              0u)
+        << "an accepted request has no failure reason";
+    EXPECT_EQ(samples.count(
+                  "pbx_webhook_requests_total{zone=\"first\",result=\"rejected\",reason=\"ok\"}"),
+              0u);
+}
+
+TEST(Metrics, EscapesLabelValues)
+{
+    TestZone zone;
+    Metrics m;
+
+    m.count(accepted("a\"b\\c\nd"), zone.memory());
+
+    std::string text;
+    Metrics::Zone zones[] = {{"z", &m}};
+    Metrics::render(zones, 1, text);
+
+    EXPECT_NE(text.find("type=\"a\\\"b\\\\c\\nd\""), std::string::npos) << text;
+}
+
+TEST(Metrics, ExactUnderConcurrentUpdates)
+{
+    TestZone zone;
+    Metrics m;
+    constexpr int threads = 4;
+    constexpr int per_thread = 20000;
+
+    // The lock in the test zone is not a real one, so let the types exist
+    // first; the counters themselves are what is under test.
+    m.count(accepted("voicemail"), zone.memory());
+    m.count(accepted("queue_call"), zone.memory());
+
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; t++) {
+        workers.emplace_back([&m, &zone, t] {
+            for (int i = 0; i < per_thread; i++) {
+                m.count(accepted(i % 2 ? "voicemail" : "queue_call", 1 + t % 2), zone.memory());
+            }
+        });
+    }
+    for (std::thread &w : workers) {
+        w.join();
+    }
+
+    EXPECT_EQ(m.requests(Result::accepted, Reason::ok), 2u + threads * per_thread);
+    EXPECT_EQ(m.events("voicemail") + m.events("queue_call"), 2u + threads * per_thread);
+    EXPECT_EQ(m.token_matches(1) + m.token_matches(2), 2u + threads * per_thread);
+}
+
+}  // namespace
+}  // namespace pbxwebhook
