@@ -1,5 +1,6 @@
 #include "validator.hpp"
 
+#include <csetjmp>
 #include <cstring>
 
 #include <yajl/yajl_parse.h>
@@ -13,27 +14,6 @@ namespace {
 struct BlockHeader {
     alignas(std::max_align_t) std::size_t size;
 };
-
-void *arena_malloc(void *context, std::size_t size) noexcept
-{
-    const Allocator *allocator = static_cast<const Allocator *>(context);
-    void *p = allocator->get(sizeof(BlockHeader) + size);
-    if (p == nullptr) {
-        return nullptr;
-    }
-    static_cast<BlockHeader *>(p)->size = size;
-    return static_cast<BlockHeader *>(p) + 1;
-}
-
-void *arena_realloc(void *context, void *old, std::size_t size) noexcept
-{
-    void *p = arena_malloc(context, size);
-    if (p != nullptr && old != nullptr) {
-        std::size_t old_size = (static_cast<BlockHeader *>(old) - 1)->size;
-        std::memcpy(p, old, old_size < size ? old_size : size);
-    }
-    return p;
-}
 
 void arena_free(void *, void *) noexcept {}
 
@@ -101,6 +81,47 @@ struct ValidatorCallbacks {
         return self(context)->on_open(JsonKind::array);
     }
 
+    // yajl 2.1 uses what its allocator returns without a check, so running
+    // out of memory must not return to it: arena_malloc leaves by longjmp
+    // for the guarded() call that entered yajl. Only yajl's C frames and
+    // this function, none with a destructor, are skipped.
+    static void *arena_malloc(void *context, std::size_t size) noexcept
+    {
+        Validator *validator = self(context);
+        void *p = validator->allocator_.get(sizeof(BlockHeader) + size);
+        if (p == nullptr) {
+            std::longjmp(*validator->out_of_memory_, 1);
+        }
+        static_cast<BlockHeader *>(p)->size = size;
+        return static_cast<BlockHeader *>(p) + 1;
+    }
+
+    static void *arena_realloc(void *context, void *old, std::size_t size) noexcept
+    {
+        void *p = arena_malloc(context, size);
+        if (old != nullptr) {
+            std::size_t old_size = (static_cast<BlockHeader *>(old) - 1)->size;
+            std::memcpy(p, old, old_size < size ? old_size : size);
+        }
+        return p;
+    }
+
+    // Runs call, which enters yajl; false when yajl ran out of memory, and
+    // then the yajl handle must not be used again.
+    template <typename Call>
+    static bool guarded(Validator &validator, Call call) noexcept
+    {
+        std::jmp_buf out_of_memory;
+        if (setjmp(out_of_memory) != 0) {
+            validator.out_of_memory_ = nullptr;
+            return false;
+        }
+        validator.out_of_memory_ = &out_of_memory;
+        call();
+        validator.out_of_memory_ = nullptr;
+        return true;
+    }
+
     static constexpr yajl_callbacks table = {
         on_null,  on_boolean, nullptr, nullptr, on_number,      on_string,
         on_start_map, on_map_key, on_end, on_start_array, on_end,
@@ -126,15 +147,18 @@ bool Validator::start() noexcept
         return false;
     }
     yajl_alloc_funcs *funcs = static_cast<yajl_alloc_funcs *>(p);
-    funcs->malloc = arena_malloc;
-    funcs->realloc = arena_realloc;
+    funcs->malloc = ValidatorCallbacks::arena_malloc;
+    funcs->realloc = ValidatorCallbacks::arena_realloc;
     funcs->free = arena_free;
-    funcs->ctx = &allocator_;
+    funcs->ctx = this;
 
-    parser_ = yajl_alloc(&callbacks, funcs, this);
-    if (parser_ == nullptr) {
+    yajl_handle parser = nullptr;
+    if (!ValidatorCallbacks::guarded(*this, [&] { parser = yajl_alloc(&callbacks, funcs, this); })
+        || parser == nullptr)
+    {
         return false;
     }
+    parser_ = parser;
     // Utf8Checker validates every byte more strictly than yajl does.
     yajl_config(parser_, yajl_dont_validate_strings, 1);
     return true;
@@ -155,7 +179,14 @@ bool Validator::feed(const void *data, std::size_t size) noexcept
         return true;
     }
 
-    if (size > limits_.max_body_size - bytes_) {
+    std::size_t room = limits_.max_body_size - bytes_;
+    if (size > room) {
+        // The bytes within the limit are judged first, as they would be had
+        // they come alone: an error there is the verdict, however the body
+        // was split.
+        if (room > 0 && !feed(data, room)) {
+            return false;
+        }
         decide(Verdict::reject(Reason::body_too_large, "body over %zu bytes",
                                limits_.max_body_size));
         return false;
@@ -176,7 +207,9 @@ bool Validator::feed(const void *data, std::size_t size) noexcept
     }
     if (good < size) {
         decide(Verdict::reject(Reason::json_syntax, "%s at byte %zu",
-                               bytes[good] < 0x80 ? "control byte" : "invalid UTF-8", bytes_));
+                               bytes[good] < 0x80 && utf8_.complete() ? "control byte"
+                                                                      : "invalid UTF-8",
+                               bytes_));
         return false;
     }
     return true;
@@ -188,7 +221,11 @@ bool Validator::parse(const unsigned char *data, std::size_t size) noexcept
         return true;
     }
 
-    yajl_status status = yajl_parse(parser_, data, size);
+    yajl_status status = yajl_status_error;
+    if (!ValidatorCallbacks::guarded(*this, [&] { status = yajl_parse(parser_, data, size); })) {
+        decide(Verdict::reject(Reason::internal, "out of memory"));
+        return false;
+    }
 
     if (status == yajl_status_ok) {
         bytes_ += size;
@@ -206,7 +243,12 @@ bool Validator::parse(const unsigned char *data, std::size_t size) noexcept
 // where: the same text for the same bytes however they arrived.
 void Validator::syntax_error() noexcept
 {
-    unsigned char *message = yajl_get_error(parser_, 0, nullptr, 0);
+    unsigned char *message = nullptr;
+    auto get_error = [&] { message = yajl_get_error(parser_, 0, nullptr, 0); };
+    if (!ValidatorCallbacks::guarded(*this, get_error)) {
+        decide(Verdict::reject(Reason::internal, "out of memory"));
+        return;
+    }
     std::string_view text = message ? reinterpret_cast<const char *>(message) : "";
 
     std::size_t colon = text.find(": ");
@@ -239,7 +281,12 @@ const Verdict &Validator::finish() noexcept
         return verdict_;
     }
 
-    if (yajl_complete_parse(parser_) != yajl_status_ok) {
+    yajl_status status = yajl_status_error;
+    if (!ValidatorCallbacks::guarded(*this, [&] { status = yajl_complete_parse(parser_); })) {
+        decide(Verdict::reject(Reason::internal, "out of memory"));
+        return verdict_;
+    }
+    if (status != yajl_status_ok) {
         if (!decided_) {
             syntax_error();
         }

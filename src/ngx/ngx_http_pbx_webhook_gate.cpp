@@ -49,7 +49,7 @@ void log_verdict(ngx_http_request_t *r, const RequestCtx *ctx) noexcept
                   reason.size(), reason.data(), detail.size(), detail.data());
 }
 
-// Records a verdict. Returns what the access phase should do with it:
+// Records a verdict. Returns what the gate's phase should do with it:
 // NGX_DECLINED to go on, or the status that answers the request.
 ngx_int_t decide(ngx_http_request_t *r, RequestCtx *ctx, const Verdict &verdict) noexcept
 {
@@ -67,9 +67,9 @@ ngx_int_t decide(ngx_http_request_t *r, RequestCtx *ctx, const Verdict &verdict)
     return ctx->monitor ? NGX_DECLINED : verdict.status();
 }
 
-// Answers the request from the access phase. Finalizing here rather than
-// returning the status keeps "satisfy any" from letting another access
-// module overrule a failed gate.
+// Answers a rejected request here and now, so that nothing later in the
+// phases (rewrite directives, access modules under "satisfy any") can
+// overrule the gate.
 ngx_int_t answer(ngx_http_request_t *r, ngx_int_t rc) noexcept
 {
     if (rc == NGX_DECLINED) {
@@ -189,7 +189,7 @@ ngx_int_t start_reading(ngx_http_request_t *r, const LocConf *lcf, RequestCtx *c
     return NGX_DONE;
 }
 
-ngx_int_t access_handler(ngx_http_request_t *r) noexcept
+ngx_int_t gate_handler(ngx_http_request_t *r) noexcept
 {
     const LocConf *lcf =
         static_cast<LocConf *>(ngx_http_get_module_loc_conf(r, ngx_http_pbx_webhook_module));
@@ -220,7 +220,7 @@ ngx_int_t access_handler(ngx_http_request_t *r) noexcept
                 ctx->state = GateState::answered;
                 return NGX_DECLINED;
             }
-            return NGX_AGAIN;
+            return NGX_DONE;
         case GateState::checking:
             break;
         }
@@ -312,12 +312,15 @@ ngx_int_t init_gate(ngx_conf_t *cf) noexcept
     ngx_http_core_main_conf_t *cmcf = static_cast<ngx_http_core_main_conf_t *>(
         ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module));
 
-    ngx_http_handler_pt *h =
-        static_cast<ngx_http_handler_pt *>(ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers));
+    // The location's rewrite phase, and in it before the rewrite module's
+    // own handler (handlers run last-registered first): a "return" or
+    // "rewrite" in a gated location must not get ahead of the gate.
+    ngx_array_t *handlers = &cmcf->phases[NGX_HTTP_REWRITE_PHASE].handlers;
+    ngx_http_handler_pt *h = static_cast<ngx_http_handler_pt *>(ngx_array_push(handlers));
     if (h == nullptr) {
         return NGX_ERROR;
     }
-    *h = access_handler;
+    *h = gate_handler;
 
     next_body_filter = ngx_http_top_request_body_filter;
     ngx_http_top_request_body_filter = body_filter;
