@@ -180,7 +180,8 @@ http {
 }
 EOF
 isnt($status, 0, 'using an undeclared zone fails nginx -t');
-like($out, qr/nowhere/, 'and names it');
+like($out, qr/"pbx_webhook_zone_use" names "nowhere", which no "pbx_webhook_zone" declares/,
+    'and names it');
 
 $t->stop;
 $t->error_log_clean;

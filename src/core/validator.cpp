@@ -11,8 +11,10 @@ namespace {
 
 // yajl frees and reallocates; the arena only hands out. A size header lets
 // realloc copy the old block; freed blocks go back with the whole arena.
+// It asks for no more alignment than nginx's pool gives (NGX_ALIGNMENT,
+// sizeof(unsigned long)); nothing yajl allocates needs more.
 struct BlockHeader {
-    alignas(std::max_align_t) std::size_t size;
+    std::size_t size;
 };
 
 void arena_free(void *, void *) noexcept {}

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <csetjmp>
 #include <cstddef>
 #include <string_view>
 
@@ -60,6 +61,7 @@ private:
     Limits limits_;
     Allocator allocator_;
     yajl_handle_t *parser_ = nullptr;
+    std::jmp_buf *out_of_memory_ = nullptr;  // while in yajl, where to leave it
     Utf8Checker utf8_;
     EventFields fields_;
     Verdict verdict_;

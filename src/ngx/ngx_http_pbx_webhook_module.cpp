@@ -41,12 +41,29 @@ T *pool_new(ngx_pool_t *pool) noexcept
     return object;
 }
 
-ngx_conf_enum_t gate_modes[] = {
-    {ngx_string("off"), gate_off},
-    {ngx_string("on"), gate_on},
-    {ngx_string("monitor"), gate_monitor},
-    {ngx_null_string, 0},
-};
+char *set_mode(ngx_conf_t *cf, ngx_command_t *, void *conf) noexcept
+{
+    LocConf *lcf = static_cast<LocConf *>(conf);
+    ngx_str_t *value = static_cast<ngx_str_t *>(cf->args->elts);
+
+    if (lcf->mode != NGX_CONF_UNSET_UINT) {
+        return const_cast<char *>("is duplicate");
+    }
+
+    if (ngx_strcmp(value[1].data, "on") == 0) {
+        lcf->mode = gate_on;
+    } else if (ngx_strcmp(value[1].data, "off") == 0) {
+        lcf->mode = gate_off;
+    } else if (ngx_strcmp(value[1].data, "monitor") == 0) {
+        lcf->mode = gate_monitor;
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"pbx_webhook\" must be \"on\", \"off\" or \"monitor\", not \"%V\"",
+                           &value[1]);
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+    return NGX_CONF_OK;
+}
 
 char *add_secret(ngx_conf_t *cf, ngx_array_t **list, ngx_str_t secret, const char *where,
                  ngx_uint_t line) noexcept
@@ -268,10 +285,10 @@ ngx_command_t commands[] = {
 
     {ngx_string("pbx_webhook"),
      any_level | NGX_CONF_TAKE1,
-     ngx_conf_set_enum_slot,
+     set_mode,
      NGX_HTTP_LOC_CONF_OFFSET,
-     offsetof(LocConf, mode),
-     gate_modes},
+     0,
+     nullptr},
 
     {ngx_string("pbx_webhook_token"),
      any_level | NGX_CONF_TAKE1,
@@ -408,6 +425,14 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept
     ngx_conf_merge_uint_value(conf->max_depth, prev->max_depth, 16);
     ngx_conf_merge_value(conf->content_type, prev->content_type, 1);
     ngx_conf_merge_ptr_value(conf->zone, prev->zone, nullptr);
+
+    if (conf->zone != nullptr && conf->zone->shm.size == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"pbx_webhook_zone_use\" names \"%V\", which no \"pbx_webhook_zone\" "
+                           "declares",
+                           &conf->zone->shm.name);
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
 
     if (conf->schema == nullptr) {
         conf->schema = prev->schema;
