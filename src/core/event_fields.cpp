@@ -97,7 +97,7 @@ EventFields::Added EventFields::add(std::string_view name) noexcept
         return Added::no_memory;
     }
 
-    fields_[size_] = EventField{{stored, name.size()}, {}, {JsonKind::null, false, false, false}};
+    fields_[size_] = EventField{{stored, name.size()}, {}, {JsonKind::null, false, false, false}, false};
     *slot(name) = static_cast<std::uint32_t>(size_ + 1);
     size_++;
     return Added::ok;
@@ -112,7 +112,9 @@ bool EventFields::set_value(std::string_view value, const ValueShape &shape) noe
         return true;
     }
 
-    value = value.substr(0, utf8_cut(value, value_limit));
+    std::size_t kept = utf8_cut(value, value_limit);
+    field.cut = kept < value.size();
+    value = value.substr(0, kept);
     char *stored = copy(value);
     if (stored == nullptr) {
         return false;

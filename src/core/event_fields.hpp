@@ -14,6 +14,7 @@ struct EventField {
     std::string_view name;   // unescaped, whole
     std::string_view value;  // unescaped string or number as written, cut; empty for arrays and objects
     ValueShape shape;        // of the whole value
+    bool cut;                // value is shorter than what was sent
 };
 
 // The top-level fields of one event in arrival order, with a hash index so

@@ -72,6 +72,10 @@ std::string Schema::add_event(const std::vector<std::string_view> &words)
         return "empty event type";
     }
 
+    if (words[0].size() > max_type_length) {
+        return "event type is longer than " + std::to_string(max_type_length) + " bytes";
+    }
+
     if (find(words[0]) != nullptr) {
         return "event type " + quoted(words[0]) + " is listed twice";
     }

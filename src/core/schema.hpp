@@ -23,6 +23,9 @@ struct EventRule {
 // read-only afterwards, so workers share it without locking.
 class Schema {
 public:
+    // Longer types could not be told apart from a cut $pbx_event_type.
+    static constexpr std::size_t max_type_length = 1024;
+
     // SPEC's built-in catalog.
     static const Schema &catalog();
 

@@ -200,11 +200,17 @@ bool Validator::feed(const void *data, std::size_t size) noexcept
     }
 
     const unsigned char *bytes = static_cast<const unsigned char *>(data);
-    std::size_t good = utf8_.scan(bytes, size);
+    std::size_t utf8_good = utf8_.scan(bytes, size);
+    std::size_t good = escapes_.scan(bytes, utf8_good);
 
     // The bytes before a bad one still go to the parser: an earlier error
     // there must win, so the verdict does not depend on where splits fall.
     if (!parse(bytes, good)) {
+        return false;
+    }
+    if (good < utf8_good) {
+        decide(Verdict::reject(Reason::json_syntax, "unpaired surrogate escape at byte %zu",
+                               bytes_));
         return false;
     }
     if (good < size) {
@@ -323,11 +329,9 @@ void Validator::check_schema() noexcept
         return;
     }
 
-    // The value kept is cut; a type longer than that cannot be in a schema.
-    const EventRule *rule = nullptr;
-    if (type->value.size() < EventFields::value_limit) {
-        rule = schema_.find(type->value);
-    }
+    // A cut value is not the type that was sent; no schema type is that long.
+    static_assert(Schema::max_type_length <= EventFields::value_limit);
+    const EventRule *rule = type->cut ? nullptr : schema_.find(type->value);
     if (rule == nullptr) {
         quote_for_detail(type->value, quoted, quote_limit);
         decide(Verdict::reject(Reason::type_unknown, "type \"%s\" not accepted", quoted));

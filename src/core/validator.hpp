@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "allocator.hpp"
+#include "escape_checker.hpp"
 #include "event_fields.hpp"
 #include "schema.hpp"
 #include "utf8.hpp"
@@ -63,6 +64,7 @@ private:
     yajl_handle_t *parser_ = nullptr;
     std::jmp_buf *out_of_memory_ = nullptr;  // while in yajl, where to leave it
     Utf8Checker utf8_;
+    EscapeChecker escapes_;
     EventFields fields_;
     Verdict verdict_;
     std::size_t bytes_ = 0;

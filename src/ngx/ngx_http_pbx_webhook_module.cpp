@@ -1,5 +1,6 @@
 #include "ngx_http_pbx_webhook_module.hpp"
 
+#include <cctype>
 #include <new>
 #include <string>
 #include <string_view>
@@ -455,6 +456,15 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept
         return static_cast<char *>(NGX_CONF_ERROR);
     }
 
+    for (size_t i = 0; i < conf->token_header.len; i++) {
+        u_char c = conf->token_header.data[i];
+        if (!(isalnum(c) || c == '-' || c == '_')) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"pbx_webhook_token_header\" \"%V\" is not a header name",
+                               &conf->token_header);
+            return static_cast<char *>(NGX_CONF_ERROR);
+        }
+    }
     if (conf->token_header.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"pbx_webhook_token_header\" is empty");
         return static_cast<char *>(NGX_CONF_ERROR);
@@ -467,7 +477,13 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept
     }
     ngx_strlow(conf->token_header_lower.data, conf->token_header.data, conf->token_header.len);
 
-    if (conf->mode != gate_off && conf->token_set->empty()) {
+    // A server or http level without secrets of its own is fine as long as
+    // its locations have them; should a request still be judged there, no
+    // token matches and the gate fails closed.
+    ngx_http_core_loc_conf_t *clcf = static_cast<ngx_http_core_loc_conf_t *>(
+        ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
+
+    if (conf->mode != gate_off && conf->token_set->empty() && clcf->name.len != 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"pbx_webhook %s\" needs a secret: add \"pbx_webhook_token\" or "
                            "\"pbx_webhook_token_file\"",

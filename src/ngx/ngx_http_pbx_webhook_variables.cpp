@@ -1,5 +1,6 @@
 #include "ngx_http_pbx_webhook_module.hpp"
 
+#include "control_bytes.hpp"
 #include "version.hpp"
 
 namespace pbxwebhook {
@@ -98,7 +99,17 @@ ngx_int_t event_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         v->not_found = 1;
         return NGX_OK;
     }
-    return set_value(v, field->value);
+
+    if (!has_control_bytes(field->value)) {
+        return set_value(v, field->value);
+    }
+
+    char *safe = static_cast<char *>(ngx_pnalloc(r->pool, field->value.size()));
+    if (safe == nullptr) {
+        return NGX_ERROR;
+    }
+    replace_control_bytes(field->value, safe);
+    return set_value(v, {safe, field->value.size()});
 }
 
 ngx_http_variable_t variables[] = {

@@ -1,0 +1,186 @@
+#!/usr/bin/perl
+
+# "nginx -t": each configuration error of SPEC fails, naming the directive and
+# the reason; each warning passes with a [warn] line; neither prints a secret.
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+
+use Test::More;
+use PbxTest;
+
+my $SECRET = 'config-secret-0123456789';
+
+my $t = PbxTest->new;
+my $dir = $t->dir;
+
+sub file {
+    my ($name, $text, $mode) = @_;
+    write_file("$dir/$name", $text);
+    chmod $mode // 0600, "$dir/$name";
+    return "$dir/$name";
+}
+
+file('good.txt', "file-secret-0123456789\n");
+file('blank.txt', "\n   \r\n\t\n");
+file('zero.txt', '');
+file('short.txt', "file-secret-0123456789\nshortfile\n");
+file('world.txt', "file-secret-0123456789\n", 0644);
+file('other.txt', "file-secret-0123456789\n", 0604);
+file('group.txt', "file-secret-0123456789\n", 0640);
+mkdir "$dir/a-directory";
+
+# nginx -t on a location holding $directives (the server holds $server).
+sub conf {
+    my ($directives, $server) = @_;
+    $server //= '';
+    return $t->test_config(<<"EOF");
+http {
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        $server
+        location / {
+            $directives
+        }
+    }
+}
+EOF
+}
+
+sub fails {
+    my ($name, $directives, $re, %o) = @_;
+    my ($rc, $out) = conf($directives, $o{server});
+    subtest "error: $name" => sub {
+        is($rc, 1, 'nginx -t fails');
+        like($out, qr/\[emerg\][^\n]*$re/, 'names the directive and the reason');
+        like($out, qr/\[emerg\][^\n]* in \Q$dir\E\/nginx-t\.conf:\d+/, 'and the place');
+        unlike($out, qr/\Q$o{secret}\E/, 'no secret printed') if $o{secret};
+    } or diag($out);
+}
+
+sub passes {
+    my ($name, $directives, %o) = @_;
+    my ($rc, $out) = conf($directives, $o{server});
+    subtest "ok: $name" => sub {
+        is($rc, 0, 'nginx -t passes');
+        unlike($out, qr/\[(warn|emerg)\]/, 'without a warning');
+    } or diag($out);
+}
+
+sub warns {
+    my ($name, $directives, $re, %o) = @_;
+    my ($rc, $out) = conf($directives, $o{server});
+    subtest "warning: $name" => sub {
+        is($rc, 0, 'nginx -t passes');
+        like($out, qr/\[warn\][^\n]*$re/, 'with a warning naming the directive and the reason');
+        unlike($out, qr/\Q$o{secret}\E/, 'no secret printed') if $o{secret};
+    } or diag($out);
+}
+
+my $token = "pbx_webhook_token $SECRET;";
+
+# a secret is needed
+fails('on without a secret', 'pbx_webhook on;', qr/pbx_webhook\b.*secret/i);
+fails('monitor without a secret', 'pbx_webhook monitor;', qr/pbx_webhook\b.*secret/i);
+fails('on at server level without a secret', '', qr/pbx_webhook\b.*secret/i,
+    server => 'pbx_webhook on;');
+passes('off without a secret', 'pbx_webhook off;');
+passes('a secret without pbx_webhook', $token);
+passes('on with a secret', "pbx_webhook on; $token");
+passes('monitor with a token file', "pbx_webhook monitor; pbx_webhook_token_file $dir/good.txt;");
+passes('secret at server level, on in the location', 'pbx_webhook on;', server => $token);
+
+# An operator who turns the gate on for a whole server and gives each
+# location its secret has no location without one; the server level itself
+# only judges requests that match no location, and with no secret it refuses
+# them all (token_mismatch).
+passes('on at server level, a secret in the only location', $token,
+    server => 'pbx_webhook on;');
+fails('on in a location with no secret anywhere', 'pbx_webhook on;',
+    qr/"pbx_webhook on" needs a secret/);
+fails('a token header that is not a header name',
+    "pbx_webhook on; $token pbx_webhook_token_header \"X Bad\";",
+    qr/"pbx_webhook_token_header" "X Bad" is not a header name/);
+fails('an unknown mode', "pbx_webhook maybe; $token",
+    qr/"pbx_webhook" must be "on", "off" or "monitor", not "maybe"/);
+
+# secrets
+fails('empty secret', 'pbx_webhook on; pbx_webhook_token "";', qr/pbx_webhook_token\b.*empty/i);
+fails('empty secret besides a good one', "pbx_webhook on; $token pbx_webhook_token '';",
+    qr/pbx_webhook_token\b.*empty/i);
+fails('token file missing', "pbx_webhook on; pbx_webhook_token_file $dir/none.txt;",
+    qr/pbx_webhook_token_file\b.*none\.txt/);
+fails('token file is a directory', "pbx_webhook on; pbx_webhook_token_file $dir/a-directory;",
+    qr/pbx_webhook_token_file\b.*a-directory/);
+fails('token file with only blank lines', "pbx_webhook on; pbx_webhook_token_file $dir/blank.txt;",
+    qr/pbx_webhook_token_file\b.*(empty|no secret)/i);
+fails('token file of zero bytes', "pbx_webhook on; pbx_webhook_token_file $dir/zero.txt;",
+    qr/pbx_webhook_token_file\b.*(empty|no secret)/i);
+
+# schemas
+fails('unknown KIND', "pbx_webhook on; $token pbx_webhook_event crm a:integer;",
+    qr/pbx_webhook_event\b.*integer/);
+fails('empty KIND', "pbx_webhook on; $token pbx_webhook_event crm a:;",
+    qr/pbx_webhook_event\b/);
+fails('same TYPE twice', "pbx_webhook on; $token pbx_webhook_event crm; pbx_webhook_event crm a;",
+    qr/pbx_webhook_event\b.*crm/);
+fails('same catalog TYPE twice',
+    "pbx_webhook on; $token pbx_webhook_event voicemail; pbx_webhook_event voicemail;",
+    qr/pbx_webhook_event\b.*voicemail/);
+passes('the same TYPE at server and location level', "pbx_webhook on; pbx_webhook_event crm;",
+    server => "$token pbx_webhook_event crm;");
+passes('every KIND', "pbx_webhook on; $token pbx_webhook_event crm a:string b:nonempty"
+    . ' c:number d:numeric e:datetime f:array g:object h:any i;');
+
+# limits
+fails('depth 0', "pbx_webhook on; $token pbx_webhook_max_depth 0;", qr/pbx_webhook_max_depth\b/);
+fails('depth 513', "pbx_webhook on; $token pbx_webhook_max_depth 513;",
+    qr/pbx_webhook_max_depth\b/);
+fails('depth -1', "pbx_webhook on; $token pbx_webhook_max_depth -1;", qr/pbx_webhook_max_depth\b/);
+fails('depth abc', "pbx_webhook on; $token pbx_webhook_max_depth abc;",
+    qr/pbx_webhook_max_depth\b/);
+passes('depth 1', "pbx_webhook on; $token pbx_webhook_max_depth 1;");
+passes('depth 512', "pbx_webhook on; $token pbx_webhook_max_depth 512;");
+fails('max body size 0', "pbx_webhook on; $token pbx_webhook_max_body_size 0;",
+    qr/pbx_webhook_max_body_size\b/);
+fails('max body size abc', "pbx_webhook on; $token pbx_webhook_max_body_size abc;",
+    qr/pbx_webhook_max_body_size\b/);
+passes('max body size 1', "pbx_webhook on; $token pbx_webhook_max_body_size 1;");
+passes('max body size 1m', "pbx_webhook on; $token pbx_webhook_max_body_size 1m;");
+
+# values nginx itself checks (its enum message does not name the directive)
+fails('pbx_webhook maybe', "pbx_webhook maybe; $token", qr/maybe/);
+fails('pbx_webhook_content_type maybe', "pbx_webhook on; $token pbx_webhook_content_type maybe;",
+    qr/pbx_webhook_content_type\b/);
+fails('pbx_webhook twice', "pbx_webhook on; pbx_webhook off; $token", qr/pbx_webhook\b.*duplicate/);
+fails('pbx_webhook_max_depth twice',
+    "pbx_webhook on; $token pbx_webhook_max_depth 3; pbx_webhook_max_depth 4;",
+    qr/pbx_webhook_max_depth\b.*duplicate/);
+passes('every directive',
+    "pbx_webhook on; $token pbx_webhook_token_file $dir/good.txt; pbx_webhook_token_header X-Secret;"
+    . ' pbx_webhook_event user_outbound; pbx_webhook_max_body_size 8k; pbx_webhook_max_depth 4;'
+    . ' pbx_webhook_content_type off;');
+
+# warnings
+warns('secret of 15 bytes', 'pbx_webhook on; pbx_webhook_token abcdefghijklmno;',
+    qr/pbx_webhook_token\b.*(16|short)/i, secret => 'abcdefghijklmno');
+passes('secret of 16 bytes', 'pbx_webhook on; pbx_webhook_token abcdefghijklmnop;');
+warns('short secret in a token file', "pbx_webhook on; pbx_webhook_token_file $dir/short.txt;",
+    qr/pbx_webhook_token_file\b.*(16|short)/i, secret => 'shortfile');
+warns('token file readable by everyone (0644)',
+    "pbx_webhook on; pbx_webhook_token_file $dir/world.txt;",
+    qr/pbx_webhook_token_file\b.*(readable|permission|mode|other)/i,
+    secret => 'file-secret-0123456789');
+warns('token file readable by others (0604)',
+    "pbx_webhook on; pbx_webhook_token_file $dir/other.txt;",
+    qr/pbx_webhook_token_file\b.*(readable|permission|mode|other)/i);
+passes('token file readable by its group only (0640)',
+    "pbx_webhook on; pbx_webhook_token_file $dir/group.txt;");
+
+# the lines nginx -t printed went to their own log, not error.log
+$t->error_log_clean;
+
+done_testing;

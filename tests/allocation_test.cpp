@@ -1,0 +1,333 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "validation.hpp"
+
+// Global operator new and delete for the whole test program, replaced here
+// (and only here) so that a test can count the calls made while a flag is
+// set. Every form that pairs with another is replaced, so the sanitizers see
+// matching malloc and free.
+namespace {
+
+std::atomic<bool> counting_new{false};
+std::atomic<std::size_t> new_calls{0};
+
+void *counted_new(std::size_t size)
+{
+    if (counting_new.load(std::memory_order_relaxed)) {
+        new_calls.fetch_add(1, std::memory_order_relaxed);
+    }
+    return std::malloc(size ? size : 1);
+}
+
+}  // namespace
+
+void *operator new(std::size_t size)
+{
+    if (void *p = counted_new(size)) {
+        return p;
+    }
+    throw std::bad_alloc();
+}
+
+void *operator new[](std::size_t size)
+{
+    return operator new(size);
+}
+
+void *operator new(std::size_t size, const std::nothrow_t &) noexcept
+{
+    return counted_new(size);
+}
+
+void *operator new[](std::size_t size, const std::nothrow_t &) noexcept
+{
+    return counted_new(size);
+}
+
+void operator delete(void *p) noexcept
+{
+    std::free(p);
+}
+
+void operator delete[](void *p) noexcept
+{
+    std::free(p);
+}
+
+void operator delete(void *p, std::size_t) noexcept
+{
+    std::free(p);
+}
+
+void operator delete[](void *p, std::size_t) noexcept
+{
+    std::free(p);
+}
+
+void operator delete(void *p, const std::nothrow_t &) noexcept
+{
+    std::free(p);
+}
+
+void operator delete[](void *p, const std::nothrow_t &) noexcept
+{
+    std::free(p);
+}
+
+namespace {
+
+using pbxtest::CountingArena;
+using pbxtest::Outcome;
+using pbxwebhook::Limits;
+using pbxwebhook::Reason;
+using pbxwebhook::Schema;
+using pbxwebhook::Validator;
+
+class CountNew {
+public:
+    CountNew() noexcept
+    {
+        new_calls = 0;
+        counting_new = true;
+    }
+    ~CountNew() { counting_new = false; }
+    std::size_t calls() const noexcept { return new_calls; }
+};
+
+struct Body {
+    std::string what;
+    std::string text;
+    Limits limits;
+};
+
+Limits limits(std::size_t size, unsigned depth)
+{
+    Limits l;
+    l.max_body_size = size;
+    l.max_depth = depth;
+    return l;
+}
+
+// Bodies that make every allocating part of a validation work: yajl's
+// handle, lexer and buffers (long tokens, escapes, deep stacks, error
+// text), and the field table and its index as they grow.
+std::vector<Body> bodies()
+{
+    std::vector<Body> out;
+    for (const auto &path : pbxtest::files_in(pbxtest::events_dir(), ".json")) {
+        out.push_back({path.stem().string(), pbxtest::read_file(path), {}});
+    }
+    const std::string sample = out.empty() ? std::string("{}") : out.front().text;
+    const std::string head = sample.substr(0, sample.rfind('}'));
+
+    std::string many_keys = head;
+    for (int i = 0; i < 70; i++) {
+        many_keys += ",\"k" + std::to_string(i) + "\":\"\\u00e9" + std::to_string(i) + "\"";
+    }
+    many_keys += "}";
+    std::string long_escaped = head + ",\"long\":\"";
+    for (int i = 0; i < 600; i++) {
+        long_escaped += "\\u20ac";
+    }
+    long_escaped += "\"}";
+
+    out.push_back({"many keys", many_keys, {}});
+    out.push_back({"long escaped string", long_escaped, {}});
+    out.push_back({"long number", head + ",\"n\":" + std::string(3000, '7') + "}", {}});
+    out.push_back({"deep", head + ",\"d\":" + std::string(300, '[') + std::string(300, ']') + "}",
+                   limits(1 << 20, 512)});
+    out.push_back(
+        {"too deep", head + ",\"d\":" + std::string(300, '[') + "1", limits(1 << 20, 200)});
+    out.push_back({"syntax", head + ",,}", {}});
+    out.push_back({"premature end", head, {}});
+    out.push_back({"duplicate", head + ",\"type\":\"x\"}", {}});
+    out.push_back({"invalid UTF-8", head + ",\"x\":\"\xed\xa0\x80\"}", {}});
+    out.push_back({"too large", sample, limits(100, 16)});
+    out.push_back({"not object", "[" + sample + "]", {}});
+    out.push_back({"field missing", "{\"type\":\"voicemail\",\"unique_call_id\":\"1\"}", {}});
+    return out;
+}
+
+TEST(CountingArena, CountsBlocksAndBytes)
+{
+    CountingArena arena;
+    pbxwebhook::Allocator allocator = arena.allocator();
+    void *a = allocator.get(10);
+    void *b = allocator.get(0);
+    void *c = allocator.get(1000);
+    EXPECT_NE(a, nullptr);
+    EXPECT_NE(b, nullptr);
+    EXPECT_NE(c, nullptr);
+    EXPECT_NE(a, c);
+    EXPECT_EQ(arena.blocks(), 3u);
+    EXPECT_EQ(arena.bytes(), 1010u);
+    EXPECT_EQ(arena.failures(), 0u);
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(c) % alignof(std::max_align_t), 0u);
+    EXPECT_EQ(static_cast<unsigned char *>(c)[999], 0xa5) << "blocks are not junk-filled";
+}
+
+TEST(CountingArena, FailsAfterTheGivenNumberOfBlocks)
+{
+    CountingArena arena;
+    arena.fail_after(2);
+    pbxwebhook::Allocator allocator = arena.allocator();
+    EXPECT_NE(allocator.get(8), nullptr);
+    EXPECT_NE(allocator.get(8), nullptr);
+    EXPECT_EQ(allocator.get(8), nullptr);
+    EXPECT_EQ(allocator.get(1), nullptr);
+    EXPECT_EQ(arena.blocks(), 2u);
+    EXPECT_EQ(arena.failures(), 2u);
+    arena.fail_after(CountingArena::never);
+    EXPECT_NE(allocator.get(8), nullptr);
+}
+
+TEST(CountingArena, GivesPoolAlignmentAndNoMore)
+{
+    CountingArena arena(8);
+    for (int i = 0; i < 10; i++) {
+        std::uintptr_t p = reinterpret_cast<std::uintptr_t>(arena.allocator().get(24));
+        EXPECT_EQ(p % 8, 0u);
+        if (alignof(std::max_align_t) > 8) {
+            EXPECT_NE(p % alignof(std::max_align_t), 0u);
+        }
+    }
+}
+
+// Stores through a volatile pointer keep the compiler from eliding the
+// allocations this test makes on purpose.
+void *volatile escape;
+
+TEST(Allocation, OperatorNewCounterWorks)
+{
+    std::size_t calls;
+    {
+        CountNew count;
+        std::vector<int> *v = new std::vector<int>(3);
+        escape = v;
+        escape = v->data();
+        delete v;
+        calls = count.calls();
+    }
+    EXPECT_EQ(calls, 2u);
+    counting_new = false;
+    int *p = new int(1);
+    escape = p;
+    delete p;
+    EXPECT_EQ(new_calls, 2u) << "counted while the flag was off";
+}
+
+// All memory of a validation comes from its Allocator: nothing from the
+// global heap through new, whatever the body and however it arrives.
+TEST(Allocation, ValidationAllocatesOnlyFromItsArena)
+{
+    const Schema &catalog = Schema::catalog();
+    for (const Body &body : bodies()) {
+        SCOPED_TRACE(body.what);
+        for (bool bytewise : {false, true}) {
+            CountingArena arena;
+            Validator validator(catalog, body.limits, arena.allocator());
+            Reason reason;
+            std::size_t calls;
+            {
+                CountNew count;
+                if (bytewise) {
+                    for (char c : body.text) {
+                        validator.feed(&c, 1);
+                    }
+                } else {
+                    validator.feed(body.text.data(), body.text.size());
+                }
+                reason = validator.finish().reason();
+                validator.fields().find("type");
+                calls = count.calls();
+            }
+            EXPECT_EQ(calls, 0u) << "operator new called " << calls << " times";
+            EXPECT_NE(reason, Reason::internal);
+            if (!body.text.empty() && reason != Reason::body_too_large) {
+                EXPECT_GT(arena.blocks(), 0u);
+            }
+        }
+    }
+}
+
+// Running out of memory at any allocation gives a 500 or the verdict the
+// body would have had, never a crash and never another verdict.
+TEST(Allocation, FailureAtEveryPointGivesInternalOrTheNormalVerdict)
+{
+    const Schema &catalog = Schema::catalog();
+    std::size_t points = 0;
+    for (const Body &body : bodies()) {
+        SCOPED_TRACE(body.what);
+        for (bool bytewise : {false, true}) {
+            std::vector<std::size_t> cuts =
+                bytewise ? pbxtest::every_byte(body.text) : std::vector<std::size_t>{};
+            CountingArena unlimited;
+            Outcome normal =
+                pbxtest::validate_pieces_in(unlimited, body.text, cuts, catalog, body.limits);
+            ASSERT_NE(normal.reason, Reason::internal);
+
+            for (std::size_t n = 0; n <= unlimited.blocks(); n++) {
+                SCOPED_TRACE(testing::Message()
+                             << (bytewise ? "bytewise" : "whole") << ", fail after " << n);
+                CountingArena arena;
+                arena.fail_after(n);
+                Outcome outcome =
+                    pbxtest::validate_pieces_in(arena, body.text, cuts, catalog, body.limits);
+                if (arena.failures() == 0) {
+                    ASSERT_EQ(outcome, normal);
+                } else if (outcome.reason == Reason::internal) {
+                    EXPECT_EQ(outcome.status, 500);
+                    EXPECT_EQ(outcome.detail, "out of memory");
+                    points++;
+                } else {
+                    ASSERT_EQ(outcome.reason, normal.reason);
+                    ASSERT_EQ(outcome.detail, normal.detail);
+                }
+            }
+        }
+    }
+    EXPECT_GT(points, 0u);
+}
+
+// nginx's pool aligns small blocks to sizeof(unsigned long) only.
+TEST(Allocation, PoolAlignmentIsEnough)
+{
+    for (const Body &body : bodies()) {
+        SCOPED_TRACE(body.what);
+        CountingArena aligned;
+        Outcome expected =
+            pbxtest::validate_pieces_in(aligned, body.text, {}, Schema::catalog(), body.limits);
+        CountingArena pool(8);
+        Outcome outcome = pbxtest::validate_pieces_in(
+            pool, body.text, pbxtest::every_byte(body.text), Schema::catalog(), body.limits);
+        EXPECT_EQ(outcome, expected);
+    }
+}
+
+// Pool memory lives as long as the request; what a body costs must stay a
+// small multiple of its size however it is split.
+TEST(Allocation, MemoryStaysProportionalToBody)
+{
+    for (const Body &body : bodies()) {
+        SCOPED_TRACE(body.what);
+        for (bool bytewise : {false, true}) {
+            CountingArena arena;
+            pbxtest::validate_pieces_in(arena, body.text,
+                                        bytewise ? pbxtest::every_byte(body.text)
+                                                 : std::vector<std::size_t>{},
+                                        Schema::catalog(), body.limits);
+            EXPECT_LE(arena.bytes(), 8 * body.text.size() + 16384)
+                << (bytewise ? "bytewise " : "whole ") << arena.bytes() << " bytes in "
+                << arena.blocks() << " blocks for " << body.text.size();
+        }
+    }
+}
+
+}  // namespace

@@ -1,0 +1,331 @@
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "event_fields.hpp"
+#include "validation.hpp"
+
+namespace {
+
+using namespace std::string_literals;
+
+using pbxtest::CountingArena;
+using pbxtest::Field;
+using pbxtest::Outcome;
+using pbxwebhook::EventField;
+using pbxwebhook::EventFields;
+using pbxwebhook::JsonKind;
+using pbxwebhook::Reason;
+using pbxwebhook::Schema;
+using pbxwebhook::Validator;
+
+const Schema &probe_schema()
+{
+    static const Schema schema = pbxtest::schema_of({"probe"});
+    return schema;
+}
+
+// Validates {"type":"probe","unique_call_id":"1",MEMBERS}, fed whole and
+// byte by byte, and returns the fields, which must agree.
+Outcome fields_of(const std::string &members)
+{
+    std::string body = R"({"type":"probe","unique_call_id":"1")";
+    if (!members.empty()) {
+        body += "," + members;
+    }
+    body += "}";
+    Outcome whole = pbxtest::validate(body, probe_schema());
+    EXPECT_EQ(whole, pbxtest::validate_bytewise(body, probe_schema()));
+    EXPECT_EQ(whole.reason, Reason::ok) << whole;
+    return whole;
+}
+
+Field field_of(const std::string &members, std::string_view name)
+{
+    Outcome outcome = fields_of(members);
+    const Field *field = outcome.find(name);
+    EXPECT_NE(field, nullptr) << "no field " << name;
+    return field ? *field : Field{};
+}
+
+std::string value_of(const std::string &json_value)
+{
+    return field_of("\"f\":" + json_value, "f").value;
+}
+
+TEST(EventFields, StringsAreUnescaped)
+{
+    EXPECT_EQ(value_of(R"("plain")"), "plain");
+    EXPECT_EQ(value_of(R"("caf\u00e9")"), "caf\xc3\xa9");
+    EXPECT_EQ(value_of(R"("\u20ac")"), "\xe2\x82\xac");
+    EXPECT_EQ(value_of(R"("\ud83d\ude00")"), "\xf0\x9f\x98\x80");
+    EXPECT_EQ(value_of(R"("\"\\\/\b\f\n\r\t")"), "\"\\/\b\f\n\r\t");
+    EXPECT_EQ(value_of(R"("\u0041\u0062")"), "Ab");
+    EXPECT_EQ(value_of("\"caf\xc3\xa9\""), "caf\xc3\xa9");
+    EXPECT_EQ(value_of(R"("")"), "");
+}
+
+TEST(EventFields, NumbersAreKeptAsWritten)
+{
+    const std::string hundreds(400, '7');
+    for (const std::string &number : {"0"s, "-0"s, "-0.0"s, "1e999999"s, "1E+2"s, "-1.250e-07"s,
+                                      hundreds, "-" + hundreds, "18446744073709551616"s})
+    {
+        Field field = field_of("\"f\":" + number, "f");
+        EXPECT_EQ(field.value, number);
+        EXPECT_EQ(field.kind, JsonKind::number) << number;
+    }
+}
+
+TEST(EventFields, LiteralsAreKeptAsWritten)
+{
+    struct {
+        const char *json;
+        JsonKind kind;
+    } cases[] = {
+        {"true", JsonKind::boolean}, {"false", JsonKind::boolean}, {"null", JsonKind::null}};
+    for (const auto &c : cases) {
+        Field field = field_of(std::string("\"f\":") + c.json, "f");
+        EXPECT_EQ(field.value, c.json);
+        EXPECT_EQ(field.kind, c.kind);
+    }
+}
+
+TEST(EventFields, ObjectsAndArraysHaveShapeButNoValue)
+{
+    Outcome outcome = fields_of(R"("a":[1,"x",{"y":2}],"o":{"k":"v","n":[1]},"e":[],"eo":{})");
+    struct {
+        const char *name;
+        JsonKind kind;
+    } cases[] = {{"a", JsonKind::array},
+                 {"o", JsonKind::object},
+                 {"e", JsonKind::array},
+                 {"eo", JsonKind::object}};
+    for (const auto &c : cases) {
+        const Field *field = outcome.find(c.name);
+        ASSERT_NE(field, nullptr) << c.name;
+        EXPECT_EQ(field->value, "") << c.name;
+        EXPECT_EQ(field->kind, c.kind) << c.name;
+        EXPECT_FALSE(field->empty_string);
+    }
+}
+
+TEST(EventFields, OnlyTopLevelMembersAreFields)
+{
+    Outcome outcome = fields_of(R"("o":{"inner":"x","deep":{"deeper":1}},"a":[{"in_array":1}])");
+    EXPECT_EQ(outcome.fields.size(), 4u);
+    for (const char *name : {"inner", "deep", "deeper", "in_array", "k"}) {
+        EXPECT_EQ(outcome.find(name), nullptr) << name;
+    }
+}
+
+TEST(EventFields, ShapeDescribesWholeValue)
+{
+    Field digits = field_of(R"("f":"0042")", "f");
+    EXPECT_TRUE(digits.digits);
+    EXPECT_FALSE(digits.empty_string);
+    EXPECT_FALSE(digits.datetime);
+
+    Field empty = field_of(R"("f":"")", "f");
+    EXPECT_TRUE(empty.empty_string);
+    EXPECT_FALSE(empty.digits);
+
+    Field when = field_of(R"("f":"2026-11-27T09:15:02+13:00")", "f");
+    EXPECT_TRUE(when.datetime);
+
+    Field escaped = field_of(R"("f":"\u0031\u0032")", "f");
+    EXPECT_EQ(escaped.value, "12");
+    EXPECT_TRUE(escaped.digits);
+
+    std::string long_digits(3000, '5');
+    Field long_field = field_of("\"f\":\"" + long_digits + "\"", "f");
+    EXPECT_TRUE(long_field.digits);
+    EXPECT_EQ(long_field.value.size(), EventFields::value_limit);
+
+    Field long_then_letter = field_of("\"f\":\"" + long_digits + "x\"", "f");
+    EXPECT_FALSE(long_then_letter.digits) << "shape taken from the cut value";
+}
+
+TEST(EventFields, ValuesAreCutAtLimit)
+{
+    ASSERT_EQ(EventFields::value_limit, 1024u);
+    EXPECT_EQ(value_of("\"" + std::string(1024, 'a') + "\""), std::string(1024, 'a'));
+    EXPECT_EQ(value_of("\"" + std::string(1025, 'a') + "\""), std::string(1024, 'a'));
+    EXPECT_EQ(value_of("\"" + std::string(5000, 'a') + "\""), std::string(1024, 'a'));
+    EXPECT_EQ(value_of(std::string(2000, '9')), std::string(1024, '9'));
+}
+
+TEST(EventFields, ValuesAreCutAtUtf8Boundary)
+{
+    // 1023 bytes then a 2-byte character: the character does not fit.
+    std::string head(1023, 'a');
+    EXPECT_EQ(value_of("\"" + head
+                       + "\xc3\xa9"
+                         "tail\""),
+              head);
+    // 1022 then a 4-byte character.
+    EXPECT_EQ(value_of("\"" + std::string(1022, 'a') + "\xf0\x9f\x98\x80\""),
+              std::string(1022, 'a'));
+    // 1021 then a 3-byte character fits exactly.
+    std::string exact = std::string(1021, 'a') + "\xe2\x82\xac";
+    EXPECT_EQ(value_of("\"" + exact + "zz\""), exact);
+    // Escaped characters count by their UTF-8 bytes.
+    std::string escaped_euros;
+    for (int i = 0; i < 400; i++) {
+        escaped_euros += "\\u20ac";
+    }
+    std::string euros_value = value_of("\"" + escaped_euros + "\"");
+    EXPECT_EQ(euros_value.size(), 1023u);
+    EXPECT_EQ(euros_value.substr(0, 3), "\xe2\x82\xac");
+    EXPECT_EQ(euros_value.substr(1020), "\xe2\x82\xac");
+}
+
+TEST(EventFields, NamesAreWholeAndExact)
+{
+    std::string long_name(3000, 'n');
+    Outcome outcome =
+        fields_of("\"" + long_name + "\":1,\"with space\":2,\"Caf\\u00e9\":3,\"CASE\":4");
+    ASSERT_NE(outcome.find(long_name), nullptr);
+    EXPECT_EQ(outcome.find(long_name)->value, "1");
+    EXPECT_NE(outcome.find("with space"), nullptr);
+    EXPECT_NE(outcome.find("Caf\xc3\xa9"), nullptr);
+    EXPECT_NE(outcome.find("CASE"), nullptr);
+    EXPECT_EQ(outcome.find("case"), nullptr);
+    EXPECT_EQ(outcome.find(long_name.substr(1)), nullptr);
+}
+
+TEST(EventFields, FieldsKeepArrivalOrder)
+{
+    Outcome outcome = fields_of(R"("z":1,"a":2,"m":3)");
+    std::vector<std::string> names;
+    for (const Field &field : outcome.fields) {
+        names.push_back(field.name);
+    }
+    EXPECT_EQ(names, (std::vector<std::string>{"type", "unique_call_id", "z", "a", "m"}));
+}
+
+TEST(EventFields, NulBytesSurviveInNamesAndValues)
+{
+    Outcome outcome = fields_of(R"("a\u0000b":"x\u0000y","a":"\u0000")");
+    const Field *nul_name = outcome.find("a\0b"s);
+    ASSERT_NE(nul_name, nullptr);
+    EXPECT_EQ(nul_name->name, "a\0b"s);
+    EXPECT_EQ(nul_name->value, "x\0y"s);
+    const Field *a = outcome.find("a");
+    ASSERT_NE(a, nullptr);
+    EXPECT_EQ(a->value, "\0"s);
+    EXPECT_FALSE(a->empty_string);
+}
+
+// Validator::fields().find, the look-up the variables use.
+TEST(EventFields, FindThroughValidator)
+{
+    CountingArena arena;
+    Validator validator(probe_schema(), {}, arena.allocator());
+    const std::string body =
+        R"({"type":"probe","unique_call_id":"1","a\u0000b":"v","n":-0.0,"o":{"x":1},"s":"caf\u00e9"})";
+    ASSERT_TRUE(validator.feed(body.data(), body.size()));
+    ASSERT_TRUE(validator.finish().accepted());
+
+    const EventFields &fields = validator.fields();
+    EXPECT_EQ(fields.size(), 6u);
+    ASSERT_NE(fields.find("type"), nullptr);
+    EXPECT_EQ(fields.find("type")->value, "probe");
+    EXPECT_EQ(fields.find("s")->value, "caf\xc3\xa9");
+    EXPECT_EQ(fields.find("n")->value, "-0.0");
+    EXPECT_EQ(fields.find("n")->shape.kind, JsonKind::number);
+    EXPECT_EQ(fields.find("o")->value, "");
+    EXPECT_EQ(fields.find("o")->shape.kind, JsonKind::object);
+    ASSERT_NE(fields.find("a\0b"s), nullptr);
+    EXPECT_EQ(fields.find("a\0b"s)->value, "v");
+
+    EXPECT_EQ(fields.find("absent"), nullptr);
+    EXPECT_EQ(fields.find("a"), nullptr);
+    EXPECT_EQ(fields.find("x"), nullptr);
+    EXPECT_EQ(fields.find(""), nullptr);
+    EXPECT_EQ(fields.find("Type"), nullptr);
+    EXPECT_EQ(&fields[0], fields.find("type"));
+}
+
+TEST(EventFields, FieldsStayAfterSchemaRejection)
+{
+    Outcome outcome = pbxtest::validate(R"({"type":"other","caller_id":"+64 9 555","n":3})");
+    EXPECT_EQ(outcome.reason, Reason::type_unknown);
+    ASSERT_NE(outcome.find("caller_id"), nullptr);
+    EXPECT_EQ(outcome.find("caller_id")->value, "+64 9 555");
+    EXPECT_EQ(outcome.find("type")->value, "other");
+}
+
+TEST(EventFields, TopLevelArrayHasNoFields)
+{
+    Outcome outcome = pbxtest::validate(R"([{"type":"probe"},"x",1])");
+    EXPECT_EQ(outcome.reason, Reason::not_object);
+    EXPECT_TRUE(outcome.fields.empty());
+}
+
+TEST(EventFields, EmptyValidatorFindsNothing)
+{
+    CountingArena arena;
+    EventFields fields(arena.allocator());
+    EXPECT_EQ(fields.size(), 0u);
+    EXPECT_EQ(fields.find("type"), nullptr);
+    EXPECT_EQ(arena.blocks(), 0u);
+}
+
+TEST(EventFields, AddFindsDuplicatesAndGrows)
+{
+    CountingArena arena;
+    EventFields fields(arena.allocator());
+    const pbxwebhook::ValueShape number{JsonKind::number, false, false, false};
+    for (int i = 0; i < 1000; i++) {
+        std::string name = "field" + std::to_string(i);
+        ASSERT_EQ(fields.add(name), EventFields::Added::ok) << name;
+        ASSERT_TRUE(fields.set_value(std::to_string(i), number));
+    }
+    EXPECT_EQ(fields.size(), 1000u);
+    for (int i = 0; i < 1000; i++) {
+        std::string name = "field" + std::to_string(i);
+        const EventField *field = fields.find(name);
+        ASSERT_NE(field, nullptr) << name;
+        EXPECT_EQ(field->name, name);
+        EXPECT_EQ(field->value, std::to_string(i));
+        EXPECT_EQ(&fields[i], field);
+        EXPECT_EQ(fields.add(name), EventFields::Added::duplicate);
+    }
+    EXPECT_EQ(fields.size(), 1000u);
+    EXPECT_EQ(fields.find("field1000"), nullptr);
+}
+
+TEST(EventFields, AddCopiesNameAndValue)
+{
+    CountingArena arena;
+    EventFields fields(arena.allocator());
+    std::string name = "caller_id";
+    std::string value = "+6493031234";
+    ASSERT_EQ(fields.add(name), EventFields::Added::ok);
+    ASSERT_TRUE(fields.set_value(value, pbxwebhook::shape_of_string(value)));
+    name.assign(name.size(), 'x');
+    value.assign(value.size(), 'y');
+    const EventField *field = fields.find("caller_id");
+    ASSERT_NE(field, nullptr);
+    EXPECT_EQ(field->value, "+6493031234");
+}
+
+TEST(EventFields, AddReportsNoMemory)
+{
+    for (std::size_t budget = 0; budget < 3; budget++) {
+        CountingArena arena;
+        arena.fail_after(budget);
+        EventFields fields(arena.allocator());
+        EXPECT_EQ(fields.add("a"), EventFields::Added::no_memory) << budget;
+        EXPECT_EQ(fields.find("a"), nullptr);
+    }
+    CountingArena arena;
+    EventFields fields(arena.allocator());
+    ASSERT_EQ(fields.add("a"), EventFields::Added::ok);
+    arena.fail_after(arena.blocks());
+    EXPECT_FALSE(fields.set_value("value", pbxwebhook::shape_of_string("value")));
+    EXPECT_TRUE(fields.set_value("", pbxwebhook::shape_of_string("")));
+}
+
+}  // namespace

@@ -1,0 +1,199 @@
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <set>
+#include <string>
+
+#include "validation.hpp"
+
+namespace {
+
+using pbxwebhook::Reason;
+using pbxwebhook::reason_name;
+using pbxwebhook::reason_status;
+using pbxwebhook::Verdict;
+
+struct Row {
+    Reason reason;
+    const char *name;
+    int status;
+};
+
+// SPEC "Order of checks and answers", in its order; internal is SPEC's
+// allocation-failure answer, below the table.
+const Row spec_rows[] = {
+    {Reason::method, "method", 405},
+    {Reason::token_missing, "token_missing", 401},
+    {Reason::token_repeated, "token_repeated", 400},
+    {Reason::token_mismatch, "token_mismatch", 401},
+    {Reason::content_type, "content_type", 415},
+    {Reason::body_too_large, "body_too_large", 413},
+    {Reason::body_empty, "body_empty", 400},
+    {Reason::json_syntax, "json_syntax", 400},
+    {Reason::json_too_deep, "json_too_deep", 400},
+    {Reason::duplicate_key, "duplicate_key", 400},
+    {Reason::not_object, "not_object", 422},
+    {Reason::type_missing, "type_missing", 422},
+    {Reason::type_unknown, "type_unknown", 422},
+    {Reason::field_missing, "field_missing", 422},
+    {Reason::field_type, "field_type", 422},
+    {Reason::ok, "ok", 0},
+    {Reason::internal, "internal", 500},
+};
+
+TEST(Reason, NameAndStatusOfEveryReasonMatchSpec)
+{
+    std::set<int> seen;
+    for (const Row &row : spec_rows) {
+        SCOPED_TRACE(row.name);
+        EXPECT_EQ(reason_name(row.reason), row.name);
+        EXPECT_EQ(reason_status(row.reason), row.status);
+        seen.insert(static_cast<int>(row.reason));
+    }
+    // Every enumerator, ok through internal, is in the table above.
+    EXPECT_EQ(seen.size(), static_cast<std::size_t>(Reason::internal) + 1);
+    EXPECT_EQ(*seen.begin(), 0);
+    EXPECT_EQ(*seen.rbegin(), static_cast<int>(Reason::internal));
+}
+
+TEST(Reason, EnumeratorsFollowTheOrderOfChecks)
+{
+    for (std::size_t i = 1; i + 2 < std::size(spec_rows); i++) {
+        EXPECT_LT(static_cast<int>(spec_rows[i - 1].reason), static_cast<int>(spec_rows[i].reason))
+            << spec_rows[i - 1].name << " before " << spec_rows[i].name;
+    }
+}
+
+TEST(Reason, NamesAreUnique)
+{
+    std::set<std::string_view> names;
+    for (int i = 0; i <= static_cast<int>(Reason::internal); i++) {
+        EXPECT_TRUE(names.insert(reason_name(static_cast<Reason>(i))).second)
+            << reason_name(static_cast<Reason>(i));
+    }
+}
+
+// Reads the table out of SPEC.md itself, so the two cannot drift apart.
+TEST(Reason, TableInSpecFileMatchesReasonTable)
+{
+    std::ifstream spec(PBX_SHARED_DIR "/SPEC.md");
+    if (!spec) {
+        if (const char *ci = std::getenv("CI"); ci != nullptr && std::string(ci) == "true") {
+            FAIL() << "SPEC.md not found at " PBX_SHARED_DIR;
+        }
+        GTEST_SKIP() << "SPEC.md not found at " PBX_SHARED_DIR;
+    }
+
+    std::map<std::string, int> table;
+    std::string line;
+    while (std::getline(spec, line)) {
+        // | `name` | status ... | when |
+        if (line.rfind("| `", 0) != 0) {
+            continue;
+        }
+        std::size_t close = line.find('`', 3);
+        std::size_t bar = line.find('|', close);
+        if (close == std::string::npos || bar == std::string::npos) {
+            continue;
+        }
+        std::string name = line.substr(3, close - 3);
+        std::string status = line.substr(bar + 1);
+        status.erase(0, status.find_first_not_of(' '));
+        if (status.rfind("—", 0) == 0) {
+            table[name] = 0;
+        } else if (!status.empty() && status[0] >= '1' && status[0] <= '5') {
+            table[name] = std::atoi(status.c_str());
+        }
+    }
+
+    std::size_t found = 0;
+    for (const Row &row : spec_rows) {
+        auto it = table.find(row.name);
+        if (it == table.end()) {
+            continue;
+        }
+        found++;
+        EXPECT_EQ(reason_status(row.reason), it->second) << row.name;
+    }
+    EXPECT_EQ(found, std::size(spec_rows) - 1) << "reasons missing from SPEC's table";
+}
+
+TEST(Verdict, AcceptIsOkWithoutDetail)
+{
+    Verdict verdict = Verdict::accept();
+    EXPECT_TRUE(verdict.accepted());
+    EXPECT_EQ(verdict.reason(), Reason::ok);
+    EXPECT_EQ(verdict.status(), 0);
+    EXPECT_EQ(verdict.detail(), "");
+}
+
+TEST(Verdict, RejectFormatsDetail)
+{
+    Verdict verdict = Verdict::reject(Reason::field_missing, "field \"%s\" missing", "user_number");
+    EXPECT_FALSE(verdict.accepted());
+    EXPECT_EQ(verdict.reason(), Reason::field_missing);
+    EXPECT_EQ(verdict.status(), 422);
+    EXPECT_EQ(verdict.detail(), "field \"user_number\" missing");
+}
+
+TEST(Verdict, DetailIsCutToCapacity)
+{
+    std::string long_text(500, 'x');
+    Verdict verdict = Verdict::reject(Reason::type_unknown, "%s", long_text.c_str());
+    EXPECT_EQ(verdict.detail().size(), Verdict::detail_capacity - 1);
+    EXPECT_EQ(verdict.detail(), long_text.substr(0, Verdict::detail_capacity - 1));
+}
+
+TEST(Verdict, CopyKeepsDetail)
+{
+    Verdict copy;
+    {
+        Verdict verdict = Verdict::reject(Reason::json_syntax, "syntax error at byte %d", 37);
+        copy = verdict;
+    }
+    EXPECT_EQ(copy.detail(), "syntax error at byte 37");
+    EXPECT_EQ(copy.status(), 400);
+}
+
+TEST(Verdict, QuoteForDetailReplacesControlBytesAndQuotes)
+{
+    char out[65];
+    std::string text("a\"b\nc\x7f"
+                     "d\x01\x00z",
+                     10);
+    std::size_t n = pbxwebhook::quote_for_detail(text, out, 64);
+    EXPECT_EQ(std::string(out, n), "a?b?c?d??z");
+    EXPECT_EQ(out[n], '\0');
+}
+
+TEST(Verdict, QuoteForDetailCutsAtUtf8Boundary)
+{
+    char out[8];
+    // "abcde" then U+20AC (3 bytes): 6 bytes would split the euro sign.
+    std::size_t n = pbxwebhook::quote_for_detail("abcde\xe2\x82\xac", out, 6);
+    EXPECT_EQ(std::string(out, n), "abcde");
+    n = pbxwebhook::quote_for_detail("abcde\xe2\x82\xac", out, 7);
+    EXPECT_EQ(std::string(out, n), "abcde");
+    char wide[16];
+    n = pbxwebhook::quote_for_detail("abcde\xe2\x82\xac", wide, 8);
+    EXPECT_EQ(std::string(wide, n), "abcde\xe2\x82\xac");
+}
+
+TEST(BodyTooLarge, NamesLengthAndLimit)
+{
+    Verdict verdict = pbxwebhook::body_too_large(70000, 65536);
+    EXPECT_EQ(verdict.reason(), Reason::body_too_large);
+    EXPECT_EQ(verdict.status(), 413);
+    EXPECT_EQ(verdict.detail(), "body 70000 bytes > 65536");
+}
+
+TEST(BodyTooLarge, HandlesHugeLengths)
+{
+    Verdict verdict = pbxwebhook::body_too_large(18446744073709551615ull, 1);
+    EXPECT_EQ(verdict.reason(), Reason::body_too_large);
+    EXPECT_EQ(verdict.detail(), "body 18446744073709551615 bytes > 1");
+}
+
+}  // namespace
