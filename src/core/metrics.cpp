@@ -146,33 +146,31 @@ void Metrics::render(const Zone *zones, std::size_t count, std::string &out)
         }
     }
 
+    // One sample per event type and zone, of the value the getter reads.
+    auto per_type = [&](std::string_view name, std::uint64_t (*value)(const TypeCounter &)) {
+        for (std::size_t z = 0; z < count; z++) {
+            for (TypeCounter *t = zones[z].metrics->types_.load(std::memory_order_acquire); t;
+                 t = t->next)
+            {
+                std::string labels = ",type=\"";
+                append_label_value(labels, t->type());
+                labels += '"';
+                append_sample(out, name, zones[z].name, labels, value(*t));
+            }
+        }
+    };
+
     constexpr std::string_view events = "pbx_webhook_events_total";
     append_family(out, events, "counter", "Accepted events by type.");
-    for (std::size_t z = 0; z < count; z++) {
-        for (TypeCounter *t = zones[z].metrics->types_.load(std::memory_order_acquire); t;
-             t = t->next)
-        {
-            std::string labels = ",type=\"";
-            append_label_value(labels, t->type());
-            labels += '"';
-            append_sample(out, events, zones[z].name, labels,
-                          t->events.load(std::memory_order_relaxed));
-        }
-    }
+    per_type(events, [](const TypeCounter &t) {
+        return t.events.load(std::memory_order_relaxed);
+    });
 
     constexpr std::string_view last = "pbx_webhook_last_event_timestamp_seconds";
     append_family(out, last, "gauge", "Unix time of the last accepted event, by type.");
-    for (std::size_t z = 0; z < count; z++) {
-        for (TypeCounter *t = zones[z].metrics->types_.load(std::memory_order_acquire); t;
-             t = t->next)
-        {
-            std::string labels = ",type=\"";
-            append_label_value(labels, t->type());
-            labels += '"';
-            append_sample(out, last, zones[z].name, labels,
-                          static_cast<std::uint64_t>(t->last_seen.load(std::memory_order_relaxed)));
-        }
-    }
+    per_type(last, [](const TypeCounter &t) {
+        return static_cast<std::uint64_t>(t.last_seen.load(std::memory_order_relaxed));
+    });
 
     constexpr std::string_view tokens = "pbx_webhook_token_matches_total";
     append_family(out, tokens, "counter",
