@@ -75,10 +75,12 @@ TEST(EscapeChecker, RejectsTwoHighSurrogates)
     EXPECT_EQ(bad_at(text), text.rfind("00") + 1);
 }
 
-TEST(EscapeChecker, LooksOnlyInsideStrings)
+TEST(EscapeChecker, AnEscapedBackslashIsNotTheStartOfAnEscape)
 {
-    EXPECT_EQ(bad_at(R"({"a":1} \udc00)"), std::string::npos)
-        << "outside a string this is yajl's syntax error to report";
+    EXPECT_EQ(bad_at(R"(["\\udc00"])"), std::string::npos);
+    EXPECT_EQ(bad_at(R"(["\\\\udc00"])"), std::string::npos);
+    std::string odd = R"(["\\\udc00"])";
+    EXPECT_EQ(bad_at(odd), odd.find("00\"") + 1);
 }
 
 TEST(EscapeChecker, SameAnswerAtEverySplit)

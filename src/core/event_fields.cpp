@@ -76,20 +76,20 @@ bool EventFields::grow_index() noexcept
 
 EventFields::Added EventFields::add(std::string_view name) noexcept
 {
-    if (index_ != nullptr) {
-        if (*slot(name) != 0) {
-            return Added::duplicate;
-        }
-    }
-
+    // Room first, so one probe both finds a duplicate and places the key.
     if (size_ == capacity_ && !grow_fields()) {
         return Added::no_memory;
     }
     // Keeps the load factor at or under one half.
-    if ((size_ + 1) * 2 > index_mask_ + 1 || index_ == nullptr) {
+    if (index_ == nullptr || (size_ + 1) * 2 > index_mask_ + 1) {
         if (!grow_index()) {
             return Added::no_memory;
         }
+    }
+
+    std::uint32_t *free_slot = slot(name);
+    if (*free_slot != 0) {
+        return Added::duplicate;
     }
 
     char *stored = copy(name);
@@ -98,7 +98,7 @@ EventFields::Added EventFields::add(std::string_view name) noexcept
     }
 
     fields_[size_] = EventField{{stored, name.size()}, {}, {JsonKind::null, false, false, false}, false};
-    *slot(name) = static_cast<std::uint32_t>(size_ + 1);
+    *free_slot = static_cast<std::uint32_t>(size_ + 1);
     size_++;
     return Added::ok;
 }
