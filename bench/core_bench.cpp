@@ -235,7 +235,7 @@ std::vector<Event> load_events()
 
 // One validation as the gate runs it: a fresh Validator over pool memory,
 // the body in one piece (the benchmark bodies fit nginx's buffers).
-__attribute__((noinline)) bool validate_once(BumpArena &arena, const Event &event) noexcept
+__attribute__((noinline)) bool validator_once(BumpArena &arena, const Event &event) noexcept
 {
     arena.reset();
     Validator validator(Schema::catalog(), Limits{}, arena.allocator());
@@ -322,7 +322,7 @@ void bm_validator(benchmark::State &state, const Event &event)
     BumpArena arena(1 << 20);
 
     // Warm-up outside the count: builds the catalog and checks the event.
-    if (!validate_once(arena, event)) {
+    if (!validator_once(arena, event)) {
         state.SkipWithError("event rejected by the validator");
         return;
     }
@@ -332,7 +332,7 @@ void bm_validator(benchmark::State &state, const Event &event)
     new_calls = 0;
     counting = true;
     for (auto _ : state) {
-        rejected += !validate_once(arena, event);
+        rejected += !validator_once(arena, event);
     }
     counting = false;
 
@@ -406,6 +406,51 @@ bool interposition_works()
 
 }  // namespace
 
+// --profile=SERIES/EVENT:N runs one series N times on one event and
+// exits: under valgrind --tool=callgrind --toggle-collect=*SERIES_once*
+// that gives instructions per run, free of the timing noise of a shared
+// machine.
+int profile(const std::vector<Event> &events, const std::string &spec)
+{
+    std::size_t slash = spec.find('/');
+    std::size_t colon = spec.rfind(':');
+    if (slash == std::string::npos || colon == std::string::npos || colon < slash) {
+        std::fprintf(stderr, "core_bench: --profile=SERIES/EVENT:N\n");
+        return 2;
+    }
+    std::string series = spec.substr(0, slash);
+    std::string name = spec.substr(slash + 1, colon - slash - 1);
+    long runs = std::strtol(spec.c_str() + colon + 1, nullptr, 10);
+
+    const Event *event = nullptr;
+    for (const Event &e : events) {
+        if (e.name == name) {
+            event = &e;
+        }
+    }
+    if (event == nullptr || runs <= 0) {
+        std::fprintf(stderr, "core_bench: no event %s, or no runs\n", name.c_str());
+        return 2;
+    }
+
+    Schema::catalog();
+    BumpArena arena(1 << 20);
+    bool ok = true;
+    for (long i = 0; i < runs; i++) {
+        if (series == "validator") {
+            ok &= validator_once(arena, *event);
+        } else if (series == "yajl") {
+            ok &= yajl_once(*event);
+        } else if (series == "yajl_callbacks") {
+            ok &= yajl_callbacks_once(arena, *event);
+        } else {
+            std::fprintf(stderr, "core_bench: no series %s\n", series.c_str());
+            return 2;
+        }
+    }
+    return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     if (!interposition_works()) {
@@ -415,6 +460,10 @@ int main(int argc, char **argv)
     }
 
     static const std::vector<Event> events = load_events();
+
+    if (argc == 2 && std::strncmp(argv[1], "--profile=", 10) == 0) {
+        return profile(events, argv[1] + 10);
+    }
 
     for (const Event &event : events) {
         benchmark::RegisterBenchmark(("validator/" + event.name).c_str(),
