@@ -15,7 +15,7 @@ GetOptions(\%opt, 'env=s', 'out=s', 'http=s', 'verify=s', 'core=s', 'core-ir=s',
     or die "usage\n";
 die "report.pl: --env and --out are required\n" unless $opt{env} && $opt{out};
 
-my @variants = qw(plain module njs lua);
+my @variants = qw(plain module module_zone njs lua);
 my @peers = qw(njs lua);
 my @cases = qw(valid_300 valid_8k bad_token malformed missing_field);
 my %case_title = (
@@ -294,6 +294,8 @@ run against the same variant. wrk, the variant and the backend share the machine
 - **module**: `pbx_webhook on; pbx_webhook_token …;` with the built-in catalog: the gate reads
   the body in the location's rewrite phase, validates it as it arrives (request body filter),
   and lets the request go on to the proxy, which sends the body already read.
+- **module_zone**: the same, counting every request into a metrics zone
+  (`pbx_webhook_zone bench 64k;` and `pbx_webhook_zone_use bench;`): the cost of the counters.
 - **njs** (`bench/njs/pbx_gate.js`): njs 0.7's HTTP module has no access-phase handler
   (`js_access` is the stream module's) and `auth_request` subrequests do not carry the body, so the usual
   pattern is a `js_content` handler: njs reads the body before calling it, the handler checks the
