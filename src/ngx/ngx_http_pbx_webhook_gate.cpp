@@ -19,11 +19,6 @@ void *pool_allocate(void *pool, std::size_t size) noexcept
     return ngx_palloc(static_cast<ngx_pool_t *>(pool), size);
 }
 
-std::string_view view(const ngx_str_t &s) noexcept
-{
-    return {reinterpret_cast<const char *>(s.data), s.len};
-}
-
 RequestCtx *create_ctx(ngx_http_request_t *r, const LocConf *lcf) noexcept
 {
     ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(r->pool, sizeof(RequestCtx));
@@ -57,7 +52,7 @@ ngx_int_t decide(ngx_http_request_t *r, RequestCtx *ctx, const Verdict &verdict)
     ctx->judged = true;
     ctx->state = GateState::decided;
 
-    count_judgement(r, ctx);
+    count_judgement(ctx);
 
     if (verdict.accepted()) {
         return NGX_DECLINED;
@@ -260,29 +255,26 @@ ngx_int_t body_filter(ngx_http_request_t *r, ngx_chain_t *in) noexcept
     if (ctx != nullptr && ctx->state == GateState::reading) {
         for (ngx_chain_t *cl = in; cl; cl = cl->next) {
             ngx_buf_t *b = cl->buf;
+            ngx_int_t rc;
 
-            if (!ngx_buf_in_memory(b)) {
-                if (ngx_buf_size(b) == 0) {
+            if (ngx_buf_in_memory(b)) {
+                if (ctx->validator->feed(b->pos, b->last - b->pos)) {
                     continue;
                 }
-                ngx_int_t rc = decide(r, ctx, Verdict::reject(Reason::internal,
-                                                              "request body buffer not in memory"));
-                if (rc != NGX_DECLINED) {
-                    ctx->state = GateState::answered;
-                    return rc;
-                }
-                break;
+                rc = decide(r, ctx, ctx->validator->verdict());
+            } else if (ngx_buf_size(b) == 0) {
+                continue;
+            } else {
+                rc = decide(r, ctx,
+                            Verdict::reject(Reason::internal, "request body buffer not in memory"));
             }
 
-            if (!ctx->validator->feed(b->pos, b->last - b->pos)) {
-                ngx_int_t rc = decide(r, ctx, ctx->validator->verdict());
-                if (rc != NGX_DECLINED) {
-                    ctx->state = GateState::answered;
-                    return rc;
-                }
-                // Monitoring: the body still goes through, unparsed.
-                break;
+            if (rc != NGX_DECLINED) {
+                ctx->state = GateState::answered;
+                return rc;
             }
+            // Monitoring: the body still goes through, unparsed.
+            break;
         }
     }
 

@@ -17,11 +17,6 @@ constexpr off_t token_file_limit = 1024 * 1024;
 constexpr size_t max_body_size_limit = 1024 * 1024 * 1024;
 constexpr ngx_uint_t max_depth_limit = 512;
 
-std::string_view view(const ngx_str_t &s) noexcept
-{
-    return {reinterpret_cast<const char *>(s.data), s.len};
-}
-
 template <typename T>
 void destroy(void *data) noexcept
 {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <string_view>
+
 #include "ngx.hpp"
 
 #include "schema.hpp"
@@ -50,6 +52,11 @@ struct RequestCtx {
     Verdict verdict;
 };
 
+inline std::string_view view(const ngx_str_t &s) noexcept
+{
+    return {reinterpret_cast<const char *>(s.data), s.len};
+}
+
 RequestCtx *get_request_ctx(ngx_http_request_t *r) noexcept;
 
 ngx_int_t init_gate(ngx_conf_t *cf) noexcept;
@@ -57,7 +64,7 @@ ngx_int_t init_gate(ngx_conf_t *cf) noexcept;
 char *set_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 char *set_zone_use(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 char *set_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
-void count_judgement(ngx_http_request_t *r, const RequestCtx *ctx) noexcept;
+void count_judgement(const RequestCtx *ctx) noexcept;
 ngx_int_t add_variables(ngx_conf_t *cf) noexcept;
 
 }  // namespace pbxwebhook

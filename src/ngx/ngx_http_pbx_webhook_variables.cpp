@@ -91,7 +91,7 @@ ngx_int_t event_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         return NGX_OK;
     }
 
-    std::string_view field_name(reinterpret_cast<const char *>(name->data), name->len);
+    std::string_view field_name = view(*name);
     field_name.remove_prefix(event_prefix.size());
 
     const EventField *field = ctx->validator->fields().find(field_name);

@@ -104,8 +104,7 @@ ngx_int_t metrics_handler(ngx_http_request_t *r) noexcept
             ngx_shm_zone_t **zone = static_cast<ngx_shm_zone_t **>(mcf->zones->elts);
             for (ngx_uint_t i = 0; i < mcf->zones->nelts; i++) {
                 if (zone[i]->data != nullptr) {
-                    zones.push_back({{reinterpret_cast<const char *>(zone[i]->shm.name.data),
-                                      zone[i]->shm.name.len},
+                    zones.push_back({view(zone[i]->shm.name),
                                      static_cast<const Metrics *>(zone[i]->data)});
                 }
             }
@@ -204,7 +203,7 @@ char *set_metrics(ngx_conf_t *cf, ngx_command_t *, void *) noexcept
     return NGX_CONF_OK;
 }
 
-void count_judgement(ngx_http_request_t *r, const RequestCtx *ctx) noexcept
+void count_judgement(const RequestCtx *ctx) noexcept
 {
     ngx_shm_zone_t *zone = ctx->zone;
     if (zone == nullptr || zone->data == nullptr) {
@@ -227,7 +226,6 @@ void count_judgement(ngx_http_request_t *r, const RequestCtx *ctx) noexcept
     SharedMemory memory{slab_allocate, slab_lock, slab_unlock, pool};
 
     static_cast<Metrics *>(zone->data)->count(j, memory);
-    (void) r;
 }
 
 }  // namespace pbxwebhook
