@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "event_fields.hpp"
 #include "validation.hpp"
@@ -14,6 +16,7 @@ using pbxtest::Field;
 using pbxtest::Outcome;
 using pbxwebhook::EventField;
 using pbxwebhook::EventFields;
+using pbxwebhook::FieldKind;
 using pbxwebhook::JsonKind;
 using pbxwebhook::Reason;
 using pbxwebhook::Schema;
@@ -143,7 +146,7 @@ TEST(EventFields, ShapeDescribesWholeValue)
     EXPECT_EQ(long_field.value.size(), EventFields::value_limit);
 
     Field long_then_letter = field_of("\"f\":\"" + long_digits + "x\"", "f");
-    EXPECT_FALSE(long_then_letter.digits) << "shape taken from the cut value";
+    EXPECT_FALSE(long_then_letter.digits) << "shape of the whole value, not of the cut one";
 }
 
 TEST(EventFields, ValuesAreCutAtLimit)
@@ -233,9 +236,9 @@ TEST(EventFields, FindThroughValidator)
     EXPECT_EQ(fields.find("type")->value, "probe");
     EXPECT_EQ(fields.find("s")->value, "caf\xc3\xa9");
     EXPECT_EQ(fields.find("n")->value, "-0.0");
-    EXPECT_EQ(fields.find("n")->shape.kind, JsonKind::number);
+    EXPECT_EQ(fields.find("n")->kind, JsonKind::number);
     EXPECT_EQ(fields.find("o")->value, "");
-    EXPECT_EQ(fields.find("o")->shape.kind, JsonKind::object);
+    EXPECT_EQ(fields.find("o")->kind, JsonKind::object);
     ASSERT_NE(fields.find("a\0b"s), nullptr);
     EXPECT_EQ(fields.find("a\0b"s)->value, "v");
 
@@ -276,11 +279,10 @@ TEST(EventFields, AddFindsDuplicatesAndGrows)
 {
     CountingArena arena;
     EventFields fields(arena.allocator());
-    const pbxwebhook::ValueShape number{JsonKind::number, false, false, false};
     for (int i = 0; i < 1000; i++) {
         std::string name = "field" + std::to_string(i);
         ASSERT_EQ(fields.add(name), EventFields::Added::ok) << name;
-        ASSERT_TRUE(fields.set_value(std::to_string(i), number));
+        ASSERT_TRUE(fields.set_value(JsonKind::number, std::to_string(i)));
     }
     EXPECT_EQ(fields.size(), 1000u);
     for (int i = 0; i < 1000; i++) {
@@ -303,7 +305,7 @@ TEST(EventFields, AddCopiesNameAndValue)
     std::string name = "caller_id";
     std::string value = "+6493031234";
     ASSERT_EQ(fields.add(name), EventFields::Added::ok);
-    ASSERT_TRUE(fields.set_value(value, pbxwebhook::shape_of_string(value)));
+    ASSERT_TRUE(fields.set_value(JsonKind::string, value));
     name.assign(name.size(), 'x');
     value.assign(value.size(), 'y');
     const EventField *field = fields.find("caller_id");
@@ -324,8 +326,103 @@ TEST(EventFields, AddReportsNoMemory)
     EventFields fields(arena.allocator());
     ASSERT_EQ(fields.add("a"), EventFields::Added::ok);
     arena.fail_after(arena.blocks());
-    EXPECT_FALSE(fields.set_value("value", pbxwebhook::shape_of_string("value")));
-    EXPECT_TRUE(fields.set_value("", pbxwebhook::shape_of_string("")));
+    EXPECT_TRUE(fields.set_value(JsonKind::string, "value")) << "fits the block names share";
+    EXPECT_EQ(fields.add(std::string(600, 'n')), EventFields::Added::no_memory)
+        << "a name longer than the shared block has a block of its own";
+    ASSERT_EQ(fields.add("b"), EventFields::Added::ok);
+    EXPECT_FALSE(fields.set_value(JsonKind::string, std::string(2000, 'v')));
+    ASSERT_EQ(fields.add("c"), EventFields::Added::ok);
+    EXPECT_TRUE(fields.set_value(JsonKind::string, ""));
+    // Names without values until the shared block or the field array is
+    // full: the name that did not fit leaves the fields as they were.
+    for (int i = 0; i < 1000; i++) {
+        std::string name = "name_" + std::to_string(i);
+        std::size_t before = fields.size();
+        EventFields::Added added = fields.add(name);
+        if (added == EventFields::Added::no_memory) {
+            EXPECT_EQ(fields.size(), before);
+            EXPECT_EQ(fields.find(name), nullptr) << name;
+            EXPECT_NE(fields.find("b"), nullptr);
+            return;
+        }
+        ASSERT_EQ(added, EventFields::Added::ok) << name;
+    }
+    ADD_FAILURE() << "the shared block never filled up";
+}
+
+// Short names and values share blocks of the arena; long values get their
+// own. Every text must read back whole, whichever block it went to.
+TEST(EventFields, TextsShareBlocks)
+{
+    CountingArena arena;
+    EventFields fields(arena.allocator());
+    std::vector<std::pair<std::string, std::string>> sent;
+    for (int i = 0; i < 200; i++) {
+        std::string name = "key_" + std::to_string(i);
+        std::string value(static_cast<std::size_t>(i * 7 % 300), static_cast<char>('a' + i % 26));
+        ASSERT_EQ(fields.add(name), EventFields::Added::ok);
+        ASSERT_TRUE(fields.set_value(JsonKind::string, value));
+        sent.emplace_back(name, value);
+    }
+    for (std::size_t i = 0; i < sent.size(); i++) {
+        const EventField *field = fields.find(sent[i].first);
+        ASSERT_NE(field, nullptr) << sent[i].first;
+        EXPECT_EQ(field->name, sent[i].first);
+        EXPECT_EQ(field->value, sent[i].second) << sent[i].first;
+    }
+    // ~31 KB of text in 512-byte blocks or blocks of their own: far fewer
+    // blocks than the 400 texts, however the fields and index grew.
+    EXPECT_LT(arena.blocks(), 150u);
+}
+
+// satisfies() on a field works out only what the kind needs; it must give
+// the answer the whole value's shape gives, cut or not.
+TEST(EventFields, SatisfiesAgreesWithShapeOfWholeValue)
+{
+    const std::string digits(3000, '5');
+    const std::string stamp = "2026-11-27T09:15:02";
+    struct Case {
+        JsonKind kind;
+        std::string text;
+    };
+    const Case cases[] = {
+        {JsonKind::string, ""},
+        {JsonKind::string, "abc"},
+        {JsonKind::string, "0042"},
+        {JsonKind::string, stamp + "Z"},
+        {JsonKind::string, "2026-13-27T09:15:02Z"},
+        {JsonKind::string, digits},
+        {JsonKind::string, digits + "x"},
+        {JsonKind::string, stamp + "." + digits},
+        {JsonKind::string, stamp + "." + digits + "Z"},
+        {JsonKind::string, stamp + "." + digits + "!"},
+        {JsonKind::number, "12"},
+        {JsonKind::number, digits},
+        {JsonKind::boolean, "true"},
+        {JsonKind::null, "null"},
+        {JsonKind::array, ""},
+        {JsonKind::object, ""},
+    };
+    const FieldKind kinds[] = {FieldKind::string,   FieldKind::nonempty, FieldKind::number,
+                               FieldKind::numeric,  FieldKind::datetime, FieldKind::array,
+                               FieldKind::object,   FieldKind::any};
+    for (const Case &c : cases) {
+        CountingArena arena;
+        EventFields fields(arena.allocator());
+        ASSERT_EQ(fields.add("f"), EventFields::Added::ok);
+        ASSERT_TRUE(fields.set_value(c.kind, c.text));
+        const EventField &field = *fields.find("f");
+        pbxwebhook::ValueShape whole = c.kind == JsonKind::string
+                                           ? pbxwebhook::shape_of_string(c.text)
+                                           : pbxwebhook::ValueShape{c.kind, false, false, false};
+        EXPECT_EQ(field.cut, c.text.size() > EventFields::value_limit) << c.text.substr(0, 30);
+        for (FieldKind kind : kinds) {
+            EXPECT_EQ(pbxwebhook::satisfies(field, kind), pbxwebhook::satisfies(whole, kind))
+                << c.text.substr(0, 30) << " as " << pbxwebhook::field_kind_name(kind);
+            EXPECT_EQ(pbxwebhook::satisfies(field.shape(), kind), pbxwebhook::satisfies(whole, kind))
+                << c.text.substr(0, 30) << " as " << pbxwebhook::field_kind_name(kind);
+        }
+    }
 }
 
 }  // namespace

@@ -295,18 +295,19 @@ TEST(Utf8Checker, MatchesModelOnThreeAndFourByteSequences)
     }
 }
 
-// scan() takes 8 bytes at a time when it can; a bad byte must be found at
-// every offset of a word and with the buffer starting at any alignment.
+// scan() takes 16 bytes, then 8, at a time when it can; a bad byte must be
+// found at every offset of a block, of a word and of the bytes after them
+// (45 = two blocks, a word and 5 bytes), with the buffer at any alignment.
 TEST(Utf8Checker, FindsBadByteAtEveryOffsetOfWordPath)
 {
     const unsigned char bad[] = {0x0b, 0x0c, 0x80, 0xbf, 0xc0, 0xc1, 0xf5, 0xf8, 0xfe, 0xff};
     for (unsigned char b : bad) {
-        for (std::size_t start = 0; start < 8; start++) {
-            for (std::size_t at = 0; at < 32; at++) {
-                std::vector<unsigned char> buffer(40, 'a');
+        for (std::size_t start = 0; start < 16; start++) {
+            for (std::size_t at = 0; at < 45; at++) {
+                std::vector<unsigned char> buffer(64, 'a');
                 buffer[start + at] = b;
                 Utf8Checker checker;
-                EXPECT_EQ(checker.scan(buffer.data() + start, 32), at)
+                EXPECT_EQ(checker.scan(buffer.data() + start, 45), at)
                     << "byte " << int(b) << " at " << at << " start " << start;
             }
         }

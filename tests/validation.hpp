@@ -118,8 +118,9 @@ inline Outcome outcome_of(const pbxwebhook::Validator &validator)
     const pbxwebhook::EventFields &fields = validator.fields();
     for (std::size_t i = 0; i < fields.size(); i++) {
         const pbxwebhook::EventField &f = fields[i];
-        outcome.fields.push_back({std::string(f.name), std::string(f.value), f.shape.kind,
-                                  f.shape.empty_string, f.shape.digits, f.shape.datetime});
+        pbxwebhook::ValueShape shape = f.shape();
+        outcome.fields.push_back({std::string(f.name), std::string(f.value), shape.kind,
+                                  shape.empty_string, shape.digits, shape.datetime});
     }
     return outcome;
 }

@@ -3,64 +3,61 @@
 #include <cstring>
 #include <new>
 
+#include "name_hash.hpp"
 #include "utf8.hpp"
 
 namespace pbxwebhook {
 
-namespace {
-
-// Eight bytes at a time: keys are short and a byte loop showed in profiles.
-// The seed differs per process, so a body cannot be built to collide.
-std::uint64_t hash_of(std::string_view text) noexcept
+// Names and values are short: they share blocks, so a key or a value costs
+// a bump of a pointer, not an allocation. A long value gets its own block
+// and leaves the shared one to the short texts after it.
+inline const char *EventFields::copy(std::string_view text) noexcept
 {
-    static const std::uint64_t seed =
-        reinterpret_cast<std::uintptr_t>(&seed) * 0x9e3779b97f4a7c15ull;
-    constexpr std::uint64_t multiplier = 0xff51afd7ed558ccdull;
-
-    std::uint64_t h = seed ^ text.size();
-    const char *p = text.data();
-    std::size_t n = text.size();
-
-    for (; n >= 8; p += 8, n -= 8) {
-        std::uint64_t w;
-        std::memcpy(&w, p, 8);
-        h = (h ^ w) * multiplier;
-        h ^= h >> 29;
+    if (text.empty()) {
+        return "";
     }
-    if (n > 0) {
-        std::uint64_t w = 0;
-        std::memcpy(&w, p, n);
-        h = (h ^ w) * multiplier;
-        h ^= h >> 29;
-    }
-    return h ^ (h >> 32);
-}
 
-}  // namespace
-
-char *EventFields::copy(std::string_view text) noexcept
-{
-    char *p = static_cast<char *>(allocator_.get(text.size() + 1));
-    if (p != nullptr) {
-        std::memcpy(p, text.data(), text.size());
-        p[text.size()] = '\0';
+    char *p;
+    if (text.size() <= static_cast<std::size_t>(text_end_ - text_next_)) {
+        p = text_next_;
+        text_next_ += text.size();
+    } else if (text.size() > text_block / 4) {
+        p = static_cast<char *>(allocator_.get(text.size()));
+        if (p == nullptr) {
+            return nullptr;
+        }
+    } else {
+        p = static_cast<char *>(allocator_.get(text_block));
+        if (p == nullptr) {
+            return nullptr;
+        }
+        text_next_ = p + text.size();
+        text_end_ = p + text_block;
     }
+    std::memcpy(p, text.data(), text.size());
     return p;
 }
 
-std::uint32_t *EventFields::slot(std::string_view name) const noexcept
+inline EventFields::IndexSlot *EventFields::probe(std::string_view name,
+                                                  std::uint64_t hash) const noexcept
 {
-    std::size_t i = hash_of(name) & index_mask_;
+    std::uint32_t tag = static_cast<std::uint32_t>(hash >> 32);
+    std::size_t i = hash & index_mask_;
 
-    while (index_[i] != 0 && fields_[index_[i] - 1].name != name) {
+    for (;;) {
+        IndexSlot *slot = &index_[i];
+        if (slot->field == 0
+            || (slot->tag == tag && fields_[slot->field - 1].name == name))
+        {
+            return slot;
+        }
         i = (i + 1) & index_mask_;
     }
-    return &index_[i];
 }
 
 bool EventFields::grow_fields() noexcept
 {
-    std::size_t capacity = capacity_ ? capacity_ * 2 : 16;
+    std::size_t capacity = capacity_ ? capacity_ * 2 : first_capacity;
     void *p = allocator_.get(capacity * sizeof(EventField));
     if (p == nullptr) {
         return false;
@@ -76,17 +73,19 @@ bool EventFields::grow_fields() noexcept
 
 bool EventFields::grow_index() noexcept
 {
-    std::size_t slots = index_ ? (index_mask_ + 1) * 2 : 32;
-    void *p = allocator_.get(slots * sizeof(std::uint32_t));
+    std::size_t slots = index_ ? (index_mask_ + 1) * 2 : first_index_slots;
+    void *p = allocator_.get(slots * sizeof(IndexSlot));
     if (p == nullptr) {
         return false;
     }
-    index_ = static_cast<std::uint32_t *>(p);
-    std::memset(index_, 0, slots * sizeof(std::uint32_t));
+    index_ = static_cast<IndexSlot *>(p);
+    std::memset(index_, 0, slots * sizeof(IndexSlot));
     index_mask_ = slots - 1;
 
     for (std::size_t i = 0; i < size_; i++) {
-        *slot(fields_[i].name) = static_cast<std::uint32_t>(i + 1);
+        std::uint64_t hash = name_hash(fields_[i].name);
+        *probe(fields_[i].name, hash) = {static_cast<std::uint32_t>(hash >> 32),
+                                         static_cast<std::uint32_t>(i + 1)};
     }
     return true;
 }
@@ -98,41 +97,43 @@ EventFields::Added EventFields::add(std::string_view name) noexcept
         return Added::no_memory;
     }
     // Keeps the load factor at or under one half.
-    if (index_ == nullptr || (size_ + 1) * 2 > index_mask_ + 1) {
+    if ((size_ + 1) * 2 > index_mask_ + 1 || index_ == nullptr) {
         if (!grow_index()) {
             return Added::no_memory;
         }
     }
 
-    std::uint32_t *free_slot = slot(name);
-    if (*free_slot != 0) {
+    std::uint64_t hash = name_hash(name);
+    IndexSlot *slot = probe(name, hash);
+    if (slot->field != 0) {
         return Added::duplicate;
     }
 
-    char *stored = copy(name);
+    const char *stored = copy(name);
     if (stored == nullptr) {
         return Added::no_memory;
     }
 
-    fields_[size_] = EventField{{stored, name.size()}, {}, {JsonKind::null, false, false, false}, false};
-    *free_slot = static_cast<std::uint32_t>(size_ + 1);
+    fields_[size_] = EventField{{stored, name.size()}, {}, JsonKind::null, false, false, false};
+    *slot = {static_cast<std::uint32_t>(hash >> 32), static_cast<std::uint32_t>(size_ + 1)};
     size_++;
     return Added::ok;
 }
 
-bool EventFields::set_value(std::string_view value, const ValueShape &shape) noexcept
+bool EventFields::set_value(JsonKind kind, std::string_view value) noexcept
 {
     EventField &field = fields_[size_ - 1];
-    field.shape = shape;
+    field.kind = kind;
 
-    if (value.empty()) {
-        return true;
+    if (value.size() > value_limit) {
+        // The stored value is not the whole: its shape is taken now.
+        field.cut = true;
+        field.cut_digits = kind == JsonKind::string && is_digits(value);
+        field.cut_datetime = kind == JsonKind::string && is_datetime(value);
+        value = value.substr(0, utf8_cut(value, value_limit));
     }
 
-    std::size_t kept = utf8_cut(value, value_limit);
-    field.cut = kept < value.size();
-    value = value.substr(0, kept);
-    char *stored = copy(value);
+    const char *stored = copy(value);
     if (stored == nullptr) {
         return false;
     }
@@ -142,11 +143,42 @@ bool EventFields::set_value(std::string_view value, const ValueShape &shape) noe
 
 const EventField *EventFields::find(std::string_view name) const noexcept
 {
+    return find(name, name_hash(name));
+}
+
+const EventField *EventFields::find(std::string_view name, std::uint64_t hash) const noexcept
+{
     if (index_ == nullptr) {
         return nullptr;
     }
-    std::uint32_t n = *slot(name);
-    return n ? &fields_[n - 1] : nullptr;
+    const IndexSlot *slot = probe(name, hash);
+    return slot->field ? &fields_[slot->field - 1] : nullptr;
+}
+
+ValueShape EventField::shape() const noexcept
+{
+    if (kind != JsonKind::string) {
+        return {kind, false, false, false};
+    }
+    if (cut) {
+        return {kind, false, cut_digits, cut_datetime};
+    }
+    return shape_of_string(value);
+}
+
+bool satisfies(const EventField &field, FieldKind kind) noexcept
+{
+    if (field.kind == JsonKind::string) {
+        switch (kind) {
+        case FieldKind::numeric:
+            return field.cut ? field.cut_digits : is_digits(field.value);
+        case FieldKind::datetime:
+            return field.cut ? field.cut_datetime : is_datetime(field.value);
+        default:
+            return satisfies(ValueShape{field.kind, field.value.empty(), false, false}, kind);
+        }
+    }
+    return satisfies(ValueShape{field.kind, false, false, false}, kind);
 }
 
 }  // namespace pbxwebhook

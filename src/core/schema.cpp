@@ -101,7 +101,7 @@ std::string Schema::parse_rule(const std::vector<std::string_view> &words, Event
     bool id_listed = false;
 
     rule.type = type;
-    rule.fields.push_back({std::string(id_field), FieldKind::nonempty});
+    rule.fields.emplace_back(id_field, FieldKind::nonempty);
 
     for (std::size_t i = 1; i < words.size(); i++) {
         std::string_view word = words[i];
@@ -144,7 +144,7 @@ std::string Schema::parse_rule(const std::vector<std::string_view> &words, Event
             return "field " + quoted(name) + " is listed twice for type " + quoted(type);
         }
 
-        rule.fields.push_back({std::string(name), kind});
+        rule.fields.emplace_back(name, kind);
     }
 
     return {};

@@ -1,16 +1,21 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "field_kind.hpp"
+#include "name_hash.hpp"
 
 namespace pbxwebhook {
 
 struct FieldRule {
+    FieldRule(std::string_view name, FieldKind kind) : name(name), kind(kind), hash(name_hash(name)) {}
+
     std::string name;
     FieldKind kind;
+    std::uint64_t hash;  // name_hash(name)
 };
 
 // The fields one event type must carry, in the order they are checked.

@@ -2,6 +2,10 @@
 
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace pbxwebhook {
 
 namespace {
@@ -26,6 +30,32 @@ bool plain_word(const unsigned char *p) noexcept
     return ((w | zero_byte) & highs) == 0;
 }
 
+// Offset from i of the first byte that is not plain ASCII (high bit set,
+// or 0x0b or 0x0c), or size: bodies are mostly ASCII, and this is the only
+// look at each byte besides yajl's.
+std::size_t skip_plain(const unsigned char *data, std::size_t i, std::size_t size) noexcept
+{
+#if defined(__SSE2__)
+    const __m128i vt = _mm_set1_epi8(0x0b);
+    const __m128i ff = _mm_set1_epi8(0x0c);
+    for (; i + 16 <= size; i += 16) {
+        __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i *>(data + i));
+        __m128i rejected = _mm_or_si128(_mm_cmpeq_epi8(v, vt), _mm_cmpeq_epi8(v, ff));
+        unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(v, rejected)));
+        if (mask != 0) {
+            return i + static_cast<std::size_t>(__builtin_ctz(mask));
+        }
+    }
+#endif
+    while (i + 8 <= size && plain_word(data + i)) {
+        i += 8;
+    }
+    while (i < size && data[i] < 0x80 && !rejected_ascii(data[i])) {
+        i++;
+    }
+    return i;
+}
+
 }  // namespace
 
 std::size_t Utf8Checker::scan(const unsigned char *data, std::size_t size) noexcept
@@ -34,9 +64,7 @@ std::size_t Utf8Checker::scan(const unsigned char *data, std::size_t size) noexc
 
     while (i < size) {
         if (need_ == 0) {
-            while (i + 8 <= size && plain_word(data + i)) {
-                i += 8;
-            }
+            i = skip_plain(data, i, size);
             if (i == size) {
                 break;
             }
@@ -44,11 +72,7 @@ std::size_t Utf8Checker::scan(const unsigned char *data, std::size_t size) noexc
             unsigned char c = data[i];
 
             if (c < 0x80) {
-                if (rejected_ascii(c)) {
-                    return i;
-                }
-                i++;
-                continue;
+                return i;  // 0x0b or 0x0c
             }
 
             low_ = 0x80;

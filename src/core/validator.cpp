@@ -321,11 +321,10 @@ void Validator::check_schema() noexcept
         decide(Verdict::reject(Reason::type_missing, "field \"type\" missing"));
         return;
     }
-    if (type->shape.kind != JsonKind::string || type->shape.empty_string) {
+    if (type->kind != JsonKind::string || type->value.empty()) {
         decide(Verdict::reject(Reason::type_missing, "field \"type\" is %s, not a non-empty string",
-                               type->shape.kind == JsonKind::string
-                                   ? "empty"
-                                   : kind_words(type->shape.kind).data()));
+                               type->kind == JsonKind::string ? "empty"
+                                                              : kind_words(type->kind).data()));
         return;
     }
 
@@ -338,25 +337,31 @@ void Validator::check_schema() noexcept
         return;
     }
 
+    // Every missing field is reported before any of the wrong kind, with
+    // one look-up per field.
+    const FieldRule *wrong = nullptr;
+    const EventField *wrong_value = nullptr;
     for (const FieldRule &field : rule->fields) {
-        if (fields_.find(field.name) == nullptr) {
+        const EventField *value = fields_.find(field.name, field.hash);
+        if (value == nullptr) {
             quote_for_detail(field.name, quoted, quote_limit);
             decide(Verdict::reject(Reason::field_missing, "field \"%s\" missing", quoted));
             return;
         }
+        if (wrong == nullptr && !satisfies(*value, field.kind)) {
+            wrong = &field;
+            wrong_value = value;
+        }
     }
 
-    for (const FieldRule &field : rule->fields) {
-        const EventField *value = fields_.find(field.name);
-        if (!satisfies(value->shape, field.kind)) {
-            quote_for_detail(field.name, quoted, quote_limit);
-            decide(Verdict::reject(Reason::field_type, "field \"%s\" is %s, not %s", quoted,
-                                   value->shape.kind == JsonKind::string
-                                       ? (value->shape.empty_string ? "an empty string" : "a string")
-                                       : kind_words(value->shape.kind).data(),
-                                   field_kind_name(field.kind).data()));
-            return;
-        }
+    if (wrong != nullptr) {
+        quote_for_detail(wrong->name, quoted, quote_limit);
+        decide(Verdict::reject(Reason::field_type, "field \"%s\" is %s, not %s", quoted,
+                               wrong_value->kind == JsonKind::string
+                                   ? (wrong_value->value.empty() ? "an empty string" : "a string")
+                                   : kind_words(wrong_value->kind).data(),
+                               field_kind_name(wrong->kind).data()));
+        return;
     }
 
     verdict_ = Verdict::accept();
@@ -372,9 +377,7 @@ bool Validator::on_value(JsonKind kind, std::string_view text) noexcept
         return true;
     }
 
-    ValueShape shape = kind == JsonKind::string ? shape_of_string(text)
-                                                 : ValueShape{kind, false, false, false};
-    if (!fields_.set_value(text, shape)) {
+    if (!fields_.set_value(kind, text)) {
         decide(Verdict::reject(Reason::internal, "out of memory"));
         return false;
     }
@@ -386,7 +389,7 @@ bool Validator::on_open(JsonKind kind) noexcept
     if (depth_ == 0) {
         top_kind_ = kind;
     } else if (depth_ == 1 && top_kind_ == JsonKind::object) {
-        fields_.set_value({}, ValueShape{kind, false, false, false});
+        fields_.set_value(kind, {});
     }
 
     if (++depth_ > limits_.max_depth) {
