@@ -108,8 +108,7 @@ TEST(TokenSet, SecretWithNulMatchesOnlyWhole)
 TEST(TokenSet, NoMatchForTokenLongerThanEverySecret)
 {
     TokenSet set = set_of({"abc", "abcdef"});
-    // The short secret is read cyclically over a longer token: a token that
-    // repeats it must still not match.
+    // A token that repeats a short secret must not match it.
     EXPECT_EQ(set.match("abcabc"), 0u);
     EXPECT_EQ(set.match("abcdefabcdef"), 0u);
     EXPECT_EQ(set.match("abcdefg"), 0u);
@@ -128,6 +127,22 @@ TEST(TokenSet, NoMatchForSingleByteDifferenceAnywhere)
         EXPECT_EQ(set.match(token), 0u) << i;
     }
     EXPECT_EQ(set.match(secret), 1u);
+}
+
+// Secrets are padded with zeros to the longest one's length, and a longer
+// secret added later pads the earlier ones again.
+TEST(TokenSet, ShortSecretDoesNotMatchItsPadding)
+{
+    TokenSet set = set_of({"abc"});
+    set.add("abcdefgh");
+    set.add("x");
+    EXPECT_EQ(set.match(std::string("abc\0\0\0\0\0", 8)), 0u);
+    EXPECT_EQ(set.match(std::string("abc\0", 4)), 0u);
+    EXPECT_EQ(set.match(std::string("x\0", 2)), 0u);
+    EXPECT_EQ(set.match("abc"), 1u);
+    EXPECT_EQ(set.match("abcdefgh"), 2u);
+    EXPECT_EQ(set.match("x"), 3u);
+    EXPECT_EQ(set.match("abcdefg"), 0u);
 }
 
 TEST(TokenSet, EmptySecretNeverMatches)
