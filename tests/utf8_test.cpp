@@ -295,19 +295,19 @@ TEST(Utf8Checker, MatchesModelOnThreeAndFourByteSequences)
     }
 }
 
-// scan() takes 16 bytes, then 8, at a time when it can; a bad byte must be
-// found at every offset of a block, of a word and of the bytes after them
-// (45 = two blocks, a word and 5 bytes), with the buffer at any alignment.
+// scan() takes 32 bytes, then 16, then 8 at a time when it can; a bad byte
+// must be found at every offset of each, and of the bytes after them (61 =
+// 32 + 16 + 8 + 5), with the buffer at any alignment.
 TEST(Utf8Checker, FindsBadByteAtEveryOffsetOfWordPath)
 {
     const unsigned char bad[] = {0x0b, 0x0c, 0x80, 0xbf, 0xc0, 0xc1, 0xf5, 0xf8, 0xfe, 0xff};
     for (unsigned char b : bad) {
         for (std::size_t start = 0; start < 16; start++) {
-            for (std::size_t at = 0; at < 45; at++) {
-                std::vector<unsigned char> buffer(64, 'a');
+            for (std::size_t at = 0; at < 61; at++) {
+                std::vector<unsigned char> buffer(80, 'a');
                 buffer[start + at] = b;
                 Utf8Checker checker;
-                EXPECT_EQ(checker.scan(buffer.data() + start, 45), at)
+                EXPECT_EQ(checker.scan(buffer.data() + start, 61), at)
                     << "byte " << int(b) << " at " << at << " start " << start;
             }
         }
@@ -326,6 +326,19 @@ TEST(Utf8Checker, AcceptsEveryOtherAsciiByteAtEveryOffset)
             Utf8Checker checker;
             EXPECT_EQ(checker.scan(buffer.data(), 32), 32u) << "byte " << b << " at " << at;
             EXPECT_TRUE(checker.complete());
+        }
+    }
+}
+
+TEST(Utf8Checker, FindsFirstOfTwoBadBytes)
+{
+    for (std::size_t first = 0; first < 61; first++) {
+        for (std::size_t second = first + 1; second < 61; second++) {
+            std::vector<unsigned char> buffer(61, 'a');
+            buffer[first] = 0x0c;
+            buffer[second] = 0xff;
+            Utf8Checker checker;
+            EXPECT_EQ(checker.scan(buffer.data(), buffer.size()), first) << first << " " << second;
         }
     }
 }

@@ -38,13 +38,27 @@ std::size_t skip_plain(const unsigned char *data, std::size_t i, std::size_t siz
 #if defined(__SSE2__)
     const __m128i vt = _mm_set1_epi8(0x0b);
     const __m128i ff = _mm_set1_epi8(0x0c);
-    for (; i + 16 <= size; i += 16) {
-        __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i *>(data + i));
-        __m128i rejected = _mm_or_si128(_mm_cmpeq_epi8(v, vt), _mm_cmpeq_epi8(v, ff));
-        unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(v, rejected)));
-        if (mask != 0) {
-            return i + static_cast<std::size_t>(__builtin_ctz(mask));
+    auto flagged = [&](std::size_t at) {
+        __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i *>(data + at));
+        return _mm_or_si128(v, _mm_or_si128(_mm_cmpeq_epi8(v, vt), _mm_cmpeq_epi8(v, ff)));
+    };
+    auto first = [](__m128i flags) {
+        return static_cast<std::size_t>(
+            __builtin_ctz(static_cast<unsigned>(_mm_movemask_epi8(flags))));
+    };
+    for (; i + 32 <= size; i += 32) {
+        __m128i a = flagged(i);
+        __m128i b = flagged(i + 16);
+        if (_mm_movemask_epi8(_mm_or_si128(a, b)) != 0) {
+            return _mm_movemask_epi8(a) != 0 ? i + first(a) : i + 16 + first(b);
         }
+    }
+    if (i + 16 <= size) {
+        __m128i a = flagged(i);
+        if (_mm_movemask_epi8(a) != 0) {
+            return i + first(a);
+        }
+        i += 16;
     }
 #endif
     while (i + 8 <= size && plain_word(data + i)) {
