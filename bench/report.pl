@@ -193,7 +193,7 @@ if ($opt{core}) {
         }
     }
     my $ir_note = %ir
-        ? ' *Instructions* are per run, counted by callgrind (`--profile` mode of core_bench, 20 runs):'
+        ? ' *Instructions* are per run, counted by callgrind (`--profile` mode of core_bench, 200 runs, so one-time costs such as lazy symbol binding fade):'
           . ' the same comparison without the timing noise of a shared virtual machine.'
         : '';
 
