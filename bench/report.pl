@@ -283,11 +283,11 @@ if ($opt{verify}) {
 push @md, <<'EOF';
 ## How each variant is set up
 
-All four are a separate nginx (`worker_processes 1`, `access_log off`) on its own loopback port,
+All five are a separate nginx (`worker_processes 1`, `access_log off`) on its own loopback port,
 proxying `location /hook` to one shared backend nginx (1 worker, `return 204`) through
 `upstream { keepalive 32; }` with `proxy_http_version 1.1; proxy_set_header Connection "";`.
 wrk runs with one thread and 32 connections; the rounds interleave the variants
-(plain, module, njs, lua for one case, then the next case), each measured run after a warm-up
+(plain, module, module_zone, njs, lua for one case, then the next case), each measured run after a warm-up
 run against the same variant. wrk, the variant and the backend share the machine's CPUs.
 
 - **plain**: `proxy_pass` only, no checks.
