@@ -6,7 +6,15 @@ namespace pbxwebhook {
 
 namespace {
 
-const std::uint64_t hash_seed = reinterpret_cast<std::uintptr_t>(&hash_seed) * 0x9e3779b97f4a7c15ull;
+// The seed differs per process, so a body cannot be built to collide. It
+// is set up before the program's other static objects, so that a schema one
+// of them might build still hashes its field names with the final seed.
+struct HashSeed {
+    HashSeed() noexcept : value(reinterpret_cast<std::uintptr_t>(this) * 0x9e3779b97f4a7c15ull) {}
+    std::uint64_t value;
+};
+
+__attribute__((init_priority(101))) const HashSeed hash_seed;
 
 std::uint64_t load64(const char *p) noexcept
 {
@@ -33,7 +41,7 @@ std::uint64_t name_hash(std::string_view text) noexcept
 
     const char *p = text.data();
     std::size_t n = text.size();
-    std::uint64_t h = hash_seed ^ n;
+    std::uint64_t h = hash_seed.value ^ n;
 
     for (; n > 8; p += 8, n -= 8) {
         h = (h ^ load64(p)) * multiplier;
