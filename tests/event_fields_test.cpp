@@ -331,6 +331,11 @@ TEST(EventFields, AddReportsNoMemory)
         << "a name longer than the shared block has a block of its own";
     ASSERT_EQ(fields.add("b"), EventFields::Added::ok);
     EXPECT_FALSE(fields.set_value(JsonKind::string, std::string(2000, 'v')));
+    const EventField *b = fields.find("b");
+    ASSERT_NE(b, nullptr);
+    EXPECT_EQ(b->kind, JsonKind::null) << "a value not kept leaves no half of it";
+    EXPECT_EQ(b->value, "");
+    EXPECT_FALSE(b->cut);
     ASSERT_EQ(fields.add("c"), EventFields::Added::ok);
     EXPECT_TRUE(fields.set_value(JsonKind::string, ""));
     // Names without values until the shared block or the field array is

@@ -46,7 +46,9 @@ std::vector<std::string_view> words_of(std::string_view line)
 std::optional<std::vector<FieldRule>> expected_fields(const Schema &schema,
                                                       const std::vector<std::string_view> &words)
 {
-    if (words.empty() || words[0].empty() || schema.find(words[0]) != nullptr) {
+    if (words.empty() || words[0].empty() || words[0].size() > Schema::max_type_length
+        || schema.find(words[0]) != nullptr)
+    {
         return std::nullopt;
     }
     if (words.size() == 1) {

@@ -167,8 +167,17 @@ Outcome run(const Setup &setup, const std::uint8_t *body, std::size_t n,
                     validator.bytes(), arena.refused()};
     const EventFields &fields = validator.fields();
     for (std::size_t i = 0; i < fields.size(); i++) {
-        outcome.fields.push_back(
-            {std::string(fields[i].name), std::string(fields[i].value), fields[i].shape});
+        ValueShape shape = fields[i].shape();
+        // The schema check works out only what a kind needs; it must agree
+        // with the whole shape.
+        for (int k = 0; k <= static_cast<int>(FieldKind::any); k++) {
+            FieldKind kind = static_cast<FieldKind>(k);
+            if (satisfies(fields[i], kind) != satisfies(shape, kind)) {
+                fail("%s, %s: field %s as %s: satisfies() disagrees with its shape", setup.name,
+                     mode, fuzz::escaped(fields[i].name).c_str(), field_kind_name(kind).data());
+            }
+        }
+        outcome.fields.push_back({std::string(fields[i].name), std::string(fields[i].value), shape});
     }
     return outcome;
 }
