@@ -40,12 +40,13 @@ TEST(NameHash, SimilarKeysSpreadOverLowBits)
 {
     for (const char *prefix : {"note_", "custom_field_", "x"}) {
         std::set<std::uint64_t> slots;
-        for (int i = 0; i < 64; i++) {
-            slots.insert(name_hash(prefix + std::to_string(i)) & 63);
+        for (int i = 0; i < 256; i++) {
+            slots.insert(name_hash(prefix + std::to_string(i)) & 255);
         }
-        // 64 random keys fill about 40 of 64 slots; a hash that ignores the
-        // last bytes fills a handful.
-        EXPECT_GE(slots.size(), 30u) << prefix;
+        // 256 random keys fill about 162 of 256 slots, give or take 6; the
+        // seed changes from run to run, so the bound is far below that. A
+        // hash whose low bits ignore the last bytes fills a handful.
+        EXPECT_GE(slots.size(), 125u) << prefix;
     }
 }
 

@@ -122,25 +122,25 @@ EventFields::Added EventFields::add(std::string_view name) noexcept
 
 bool EventFields::set_value(JsonKind kind, std::string_view value) noexcept
 {
+    bool cut = value.size() > value_limit;
+    std::string_view kept = cut ? value.substr(0, utf8_cut(value, value_limit)) : value;
+
     // Nothing changes unless the copy is made: a field whose value could
     // not be kept stays a null with no value, not half of one.
-    EventField whole = fields_[size_ - 1];
-    whole.kind = kind;
-
-    if (value.size() > value_limit) {
-        // The stored value is not the whole: its shape is taken now.
-        whole.cut = true;
-        whole.cut_digits = kind == JsonKind::string && is_digits(value);
-        whole.cut_datetime = kind == JsonKind::string && is_datetime(value);
-        value = value.substr(0, utf8_cut(value, value_limit));
-    }
-
-    const char *stored = copy(value);
+    const char *stored = copy(kept);
     if (stored == nullptr) {
         return false;
     }
-    whole.value = {stored, value.size()};
-    fields_[size_ - 1] = whole;
+
+    EventField &field = fields_[size_ - 1];
+    field.value = {stored, kept.size()};
+    field.kind = kind;
+    if (cut) {
+        // The stored value is not the whole: its shape is taken now.
+        field.cut = true;
+        field.cut_digits = kind == JsonKind::string && is_digits(value);
+        field.cut_datetime = kind == JsonKind::string && is_datetime(value);
+    }
     return true;
 }
 

@@ -61,8 +61,12 @@ std::uint64_t name_hash(std::string_view text) noexcept
     }
     h = (h ^ tail) * multiplier;
 
-    // The index takes the low bits; without this final mix they would
-    // depend on little more than a key's first bytes ("note_01", "note_02").
+    // The index takes the low bits, and a product's low bits depend only on
+    // its factors' low bits: without the whole of this final mix (MurmurHash3's)
+    // keys that differ in their last bytes ("note_01", "note_02") would share
+    // a few slots.
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
     h ^= h >> 33;
     h *= 0xc4ceb9fe1a85ec53ull;
     return h ^ (h >> 33);
