@@ -98,10 +98,7 @@ bool is_datetime(std::string_view t) noexcept
 
 ValueShape shape_of_string(std::string_view text) noexcept
 {
-    // Both shapes start with a digit; most strings are settled by their first byte.
-    bool leading_digit = !text.empty() && digit(text[0]);
-    return {JsonKind::string, text.empty(), leading_digit && is_digits(text),
-            leading_digit && is_datetime(text)};
+    return {JsonKind::string, text.empty(), is_digits(text), is_datetime(text)};
 }
 
 bool satisfies(const ValueShape &shape, FieldKind kind) noexcept
