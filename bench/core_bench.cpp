@@ -317,14 +317,14 @@ void set_common_counters(benchmark::State &state, const Event &event, std::size_
         benchmark::Counter(static_cast<double>(news), benchmark::Counter::kAvgIterations);
 }
 
-void bm_validator(benchmark::State &state, const Event &event)
+// Runs once() outside the count to warm up and check the event, then in
+// the measured loop with the interposed allocators counting.
+template <typename Once>
+bool measure(benchmark::State &state, const Event &event, const char *refused, Once once)
 {
-    BumpArena arena(1 << 20);
-
-    // Warm-up outside the count: builds the catalog and checks the event.
-    if (!validator_once(arena, event)) {
-        state.SkipWithError("event rejected by the validator");
-        return;
+    if (!once()) {
+        state.SkipWithError(refused);
+        return false;
     }
 
     std::size_t rejected = 0;
@@ -332,64 +332,39 @@ void bm_validator(benchmark::State &state, const Event &event)
     new_calls = 0;
     counting = true;
     for (auto _ : state) {
-        rejected += !validator_once(arena, event);
+        rejected += !once();
     }
     counting = false;
 
     if (rejected != 0) {
         state.SkipWithError("event rejected during the run");
-        return;
+        return false;
     }
     set_common_counters(state, event, heap_allocations, new_calls);
-    state.counters["arena_blocks"] = static_cast<double>(arena.blocks());
-    state.counters["arena_bytes"] = static_cast<double>(arena.used());
+    return true;
+}
+
+void bm_validator(benchmark::State &state, const Event &event)
+{
+    BumpArena arena(1 << 20);
+    if (measure(state, event, "event rejected by the validator",
+                [&] { return validator_once(arena, event); }))
+    {
+        state.counters["arena_blocks"] = static_cast<double>(arena.blocks());
+        state.counters["arena_bytes"] = static_cast<double>(arena.used());
+    }
 }
 
 void bm_yajl(benchmark::State &state, const Event &event)
 {
-    if (!yajl_once(event)) {
-        state.SkipWithError("event rejected by yajl");
-        return;
-    }
-
-    std::size_t rejected = 0;
-    heap_allocations = 0;
-    new_calls = 0;
-    counting = true;
-    for (auto _ : state) {
-        rejected += !yajl_once(event);
-    }
-    counting = false;
-
-    if (rejected != 0) {
-        state.SkipWithError("event rejected during the run");
-        return;
-    }
-    set_common_counters(state, event, heap_allocations, new_calls);
+    measure(state, event, "event rejected by yajl", [&] { return yajl_once(event); });
 }
 
 void bm_yajl_callbacks(benchmark::State &state, const Event &event)
 {
     BumpArena arena(1 << 20);
-    if (!yajl_callbacks_once(arena, event)) {
-        state.SkipWithError("event rejected by yajl");
-        return;
-    }
-
-    std::size_t rejected = 0;
-    heap_allocations = 0;
-    new_calls = 0;
-    counting = true;
-    for (auto _ : state) {
-        rejected += !yajl_callbacks_once(arena, event);
-    }
-    counting = false;
-
-    if (rejected != 0) {
-        state.SkipWithError("event rejected during the run");
-        return;
-    }
-    set_common_counters(state, event, heap_allocations, new_calls);
+    measure(state, event, "event rejected by yajl",
+            [&] { return yajl_callbacks_once(arena, event); });
 }
 
 // The counts are only worth reporting if the interposed malloc is the one
