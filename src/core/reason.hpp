@@ -20,6 +20,7 @@ enum class Reason {
     not_object,
     type_missing,
     type_unknown,
+    type_forbidden,
     field_missing,
     field_type,
     internal,
