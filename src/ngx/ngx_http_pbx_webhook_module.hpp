@@ -30,6 +30,7 @@ struct LocConf {
     ngx_flag_t content_type;
     TokenSet *token_set;
     ngx_shm_zone_t *zone;  // pbx_webhook_zone_use: where requests are counted
+    ngx_uint_t mask_keep;  // digits $pbx_masked_NAME leaves
 };
 
 struct MainConf {
