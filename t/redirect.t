@@ -35,6 +35,7 @@ http {
         client_body_timeout 2s;
         lingering_timeout 1s;
         default_type text/plain;
+        error_log %%DIR%%/debug.log debug;
 
         # every refusal into a gated named location that proxies
         location /hook {
@@ -269,6 +270,26 @@ SKIP: {
         });
 }
 
+subtest 'HTTP/2: refusals into gated locations are answered again' => sub {
+    my $before = $t->backend_requests;
+    my @cases = (
+        ['/hook', 400, 'json_syntax', body => '{"type":"x",}', token => $SECRET],
+        ['/hook', 422, 'type_unknown', body => event(type => 'nope'), token => $SECRET],
+        ['/hook', 413, 'body_too_large', body => $big, token => $SECRET],
+        ['/watch', 401, 'token_missing', body => $good],
+    );
+    for my $case (@cases) {
+        my ($path, $status, $reason, %o) = @$case;
+        my $tid = ++$id;
+        my $r = $t->h2(port => $t->port('h2'), path => $path, %o,
+            headers => [['X-Test-Id', $tid]]);
+        is($r && $r->{status}, $status, "$path $reason: $status");
+        my $e = $t->next_log(id => $tid);
+        is($e && "$e->{result} $e->{reason}", "rejected $reason", "$path $reason: logged");
+    }
+    is($t->backend_requests, $before, 'the backend was not reached');
+};
+
 # Each request counted once, never again after a redirect.
 my $m = $t->request("GET /metrics HTTP/1.1\r\nHost: m\r\nConnection: close\r\n\r\n");
 my %count;
@@ -276,17 +297,29 @@ while ($m->{body} =~ /^pbx_webhook_requests_total\{zone="pbx",result="(\w+)",rea
     $count{"$1 $2"} = $3;
 }
 is($count{'rejected body_incomplete'}, 5, 'body_incomplete counted once per request');
-is($count{'rejected body_too_large'}, 4, 'body_too_large counted once per request');
-is($count{'rejected json_syntax'}, 2, 'json_syntax counted once per request');
+is($count{'rejected body_too_large'}, 5, 'body_too_large counted once per request');
+is($count{'rejected json_syntax'}, 3, 'json_syntax counted once per request');
 is($count{'would_reject json_syntax'}, 1, 'json_syntax in monitor mode counted once');
 is($count{'rejected token_missing'}, 1, 'token_missing counted once');
-is($count{'would_reject token_missing'}, 2, 'monitor verdicts counted once');
+is($count{'would_reject token_missing'}, 3, 'monitor verdicts counted once');
+is($count{'rejected type_unknown'}, 3, 'type_unknown counted once');
 
 $t->stop;
 
-my @info = $t->error_log_grep(qr/\[info\].*pbx_webhook (?:rejected|would reject)/);
-is(scalar(grep { /body_incomplete|body_too_large/ } @info), 9,
+my @info = $t->error_log_grep(qr/\[info\].*pbx_webhook (?:rejected|would reject)/, 'debug.log');
+is(scalar(grep { /body_incomplete|body_too_large/ } @info), 10,
     'one info line per refusal by nginx');
+SKIP: {
+    skip 'nginx without --with-debug', 4
+        unless (PbxTest::capture($t->{nginx}, '-V') // '') =~ /--with-debug/;
+    my @debug = $t->error_log_grep(qr/pbx_webhook (?:headers judged|reads the body|verdict|answers)/,
+        'debug.log');
+    ok((grep { /pbx_webhook headers judged/ } @debug), 'debug: headers judged');
+    ok((grep { /pbx_webhook reads the body/ } @debug), 'debug: body reading started');
+    ok((grep { /pbx_webhook verdict: 400 json_syntax/ } @debug), 'debug: the verdict');
+    ok((grep { /pbx_webhook answers 422 again/ } @debug), 'debug: answered again');
+}
 $t->error_log_clean;
+$t->error_log_clean('debug.log');
 
 done_testing;
