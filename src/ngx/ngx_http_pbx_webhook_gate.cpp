@@ -371,6 +371,10 @@ ngx_int_t judge_again(ngx_http_request_t *r, const LocConf *lcf, RequestCtx *ctx
         record_refused_body(r, ctx);
         break;
     case GateState::checking:
+        // Never left half-judged; should it be, it is not accepted.
+        record(r, ctx, Verdict::reject(Reason::internal, "request left unjudged"));
+        ctx->state = GateState::answered;
+        break;
     case GateState::answered:
         break;
     }
