@@ -30,6 +30,7 @@ const Row spec_rows[] = {
     {Reason::token_mismatch, "token_mismatch", 401},
     {Reason::content_type, "content_type", 415},
     {Reason::body_too_large, "body_too_large", 413},
+    {Reason::body_incomplete, "body_incomplete", 400},
     {Reason::body_empty, "body_empty", 400},
     {Reason::json_syntax, "json_syntax", 400},
     {Reason::json_too_deep, "json_too_deep", 400},
@@ -76,12 +77,12 @@ TEST(Reason, NamesAreUnique)
     }
 }
 
-// Reads the table out of the README, the contract, so the two cannot drift
-// apart.
+// Reads the Reasons table out of the README, the document users read, so
+// the two cannot drift apart.
 TEST(Reason, TableInReadmeMatchesReasonTable)
 {
     std::ifstream spec(PBX_SOURCE_DIR "/README.md");
-    ASSERT_TRUE(spec.good()) << "README.md not found at " PBX_SOURCE_DIR;
+    ASSERT_TRUE(spec) << "README.md not found at " PBX_SOURCE_DIR;
 
     std::map<std::string, int> table;
     std::string line;
