@@ -181,19 +181,4 @@ TEST(Verdict, QuoteForDetailCutsAtUtf8Boundary)
     EXPECT_EQ(std::string(wide, n), "abcde\xe2\x82\xac");
 }
 
-TEST(BodyTooLarge, NamesLengthAndLimit)
-{
-    Verdict verdict = pbxwebhook::body_too_large(70000, 65536);
-    EXPECT_EQ(verdict.reason(), Reason::body_too_large);
-    EXPECT_EQ(verdict.status(), 413);
-    EXPECT_EQ(verdict.detail(), "body 70000 bytes > 65536");
-}
-
-TEST(BodyTooLarge, HandlesHugeLengths)
-{
-    Verdict verdict = pbxwebhook::body_too_large(18446744073709551615ull, 1);
-    EXPECT_EQ(verdict.reason(), Reason::body_too_large);
-    EXPECT_EQ(verdict.detail(), "body 18446744073709551615 bytes > 1");
-}
-
 }  // namespace

@@ -63,6 +63,8 @@ ngx_int_t init_gate(ngx_conf_t *cf) noexcept;
 
 char *set_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 char *set_zone_use(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
+// Whether the zone pbx_webhook_zone_use names was declared; logs if not.
+bool check_zone_use(ngx_conf_t *cf, const LocConf *conf) noexcept;
 char *set_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 void count_judgement(const RequestCtx *ctx) noexcept;
 ngx_int_t add_variables(ngx_conf_t *cf) noexcept;
