@@ -91,7 +91,7 @@ TEST(JsonTestSuite, ConformsToRfc8259)
         const std::string name = path.filename().string();
         const std::string body = pbxtest::read_file(path);
         SCOPED_TRACE(name);
-        Outcome outcome = pbxtest::validate(body, pbxwebhook::Schema::catalog(), generous());
+        Outcome outcome = pbxtest::validate(body, pbxtest::built_in_catalog(), generous());
 
         if (starts_with(name, "y_")) {
             y_total++;
@@ -150,7 +150,7 @@ TEST(JsonTestSuite, DeepestOpeningArraysAreRefusedAtAnyDepthLimit)
     for (unsigned depth : {1u, 16u, 512u}) {
         Limits limits = generous();
         limits.max_depth = depth;
-        Reason reason = pbxtest::validate(body, pbxwebhook::Schema::catalog(), limits).reason;
+        Reason reason = pbxtest::validate(body, pbxtest::built_in_catalog(), limits).reason;
         EXPECT_TRUE(reason == Reason::json_too_deep || reason == Reason::json_syntax)
             << depth << ": " << pbxwebhook::reason_name(reason);
     }
@@ -167,10 +167,10 @@ TEST(JsonTestSuite, VerdictDoesNotDependOnSplitting)
             continue;
         }
         SCOPED_TRACE(path.filename().string());
-        Outcome whole = pbxtest::validate(body, pbxwebhook::Schema::catalog(), generous());
-        ASSERT_EQ(pbxtest::validate_bytewise(body, pbxwebhook::Schema::catalog(), generous()),
+        Outcome whole = pbxtest::validate(body, pbxtest::built_in_catalog(), generous());
+        ASSERT_EQ(pbxtest::validate_bytewise(body, pbxtest::built_in_catalog(), generous()),
                   whole);
-        ASSERT_EQ(pbxtest::validate_pieces(body, {body.size() / 2}, pbxwebhook::Schema::catalog(),
+        ASSERT_EQ(pbxtest::validate_pieces(body, {body.size() / 2}, pbxtest::built_in_catalog(),
                                            generous()),
                   whole);
     }

@@ -138,7 +138,7 @@ ngx_int_t start_reading(ngx_http_request_t *r, const LocConf *lcf, RequestCtx *c
         return answer(r, rc);
     }
     ctx->validator = new (memory)
-        Validator(lcf->schema ? *lcf->schema : Schema::catalog(),
+        Validator(*lcf->schema,
                   Limits{lcf->max_body_size, static_cast<unsigned>(lcf->max_depth)},
                   Allocator{pool_allocate, r->pool});
     ctx->state = GateState::reading;

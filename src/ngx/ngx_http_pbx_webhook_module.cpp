@@ -404,9 +404,19 @@ void merge_values(const LocConf *prev, LocConf *conf) noexcept
     ngx_conf_merge_uint_value(conf->max_depth, prev->max_depth, 16);
     ngx_conf_merge_value(conf->content_type, prev->content_type, 1);
     ngx_conf_merge_ptr_value(conf->zone, prev->zone, nullptr);
+}
 
+// Every level ends up with a schema, so that a request never needs to
+// build one.
+void merge_schema(ngx_conf_t *cf, const LocConf *prev, LocConf *conf) noexcept
+{
     if (conf->schema == nullptr) {
         conf->schema = prev->schema;
+    }
+    if (conf->schema == nullptr) {
+        MainConf *mcf = static_cast<MainConf *>(
+            ngx_http_conf_get_module_main_conf(cf, ngx_http_pbx_webhook_module));
+        conf->schema = mcf->catalog;
     }
 }
 
@@ -480,6 +490,7 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept
     LocConf *conf = static_cast<LocConf *>(child);
 
     merge_values(prev, conf);
+    merge_schema(cf, prev, conf);
 
     if (!check_zone_use(cf, conf) || !merge_secrets(cf, prev, conf)
         || !merge_token_header(cf, prev, conf) || !check_gate_has_secret(cf, conf))
@@ -491,7 +502,22 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept
 
 void *create_main_conf(ngx_conf_t *cf) noexcept
 {
-    return ngx_pcalloc(cf->pool, sizeof(MainConf));
+    MainConf *mcf = static_cast<MainConf *>(ngx_pcalloc(cf->pool, sizeof(MainConf)));
+    if (mcf == nullptr) {
+        return nullptr;
+    }
+
+    mcf->catalog = pool_new<Schema>(cf->pool);
+    if (mcf->catalog == nullptr) {
+        return nullptr;
+    }
+    try {
+        *mcf->catalog = Schema::built_in();
+    } catch (const std::exception &e) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "pbx_webhook: %s", e.what());
+        return nullptr;
+    }
+    return mcf;
 }
 
 ngx_int_t preconfiguration(ngx_conf_t *cf) noexcept

@@ -2,6 +2,7 @@
 
 #include <new>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "metrics.hpp"
@@ -45,6 +46,8 @@ ngx_int_t init_zone(ngx_shm_zone_t *zone, void *data) noexcept
     // it is not worth a [crit] line per event.
     pool->log_nomem = 0;
 
+    // Shared memory outlives every process and is never destroyed.
+    static_assert(std::is_trivially_destructible_v<Metrics>);
     void *p = ngx_slab_alloc(pool, sizeof(Metrics));
     if (p == nullptr) {
         return NGX_ERROR;
