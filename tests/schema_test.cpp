@@ -22,7 +22,7 @@ struct Required {
     FieldKind kind;
 };
 
-// SPEC "Built-in catalog", every type led by unique_call_id:nonempty.
+// The README's built-in catalog, every type led by unique_call_id:nonempty.
 const std::map<std::string, std::vector<Required>> &spec_catalog()
 {
     static const std::map<std::string, std::vector<Required>> catalog = [] {

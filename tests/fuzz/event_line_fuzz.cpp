@@ -1,6 +1,6 @@
 // Input: `pbx_webhook_event` lines, one per line, words separated by spaces
 // or tabs; `""` stands for an empty word as nginx would pass it. Each line
-// goes to one Schema, whose answers are checked against the SPEC: what it
+// goes to one Schema, whose answers are checked against the README: what it
 // accepts is findable and complete, what it refuses is explained, and an
 // event built to match an accepted line passes the validator.
 
@@ -47,7 +47,7 @@ std::vector<std::string_view> words_of(std::string_view line)
     return words;
 }
 
-// The fields a line should give, read from the SPEC's FIELD[:KIND] form; none
+// The fields a line should give, read from the README's FIELD[:KIND] form; none
 // when the line is wrong.
 std::optional<std::vector<FieldRule>> expected_fields(const Schema &schema,
                                                       const std::vector<std::string_view> &words)

@@ -1,7 +1,7 @@
 // Input: two header bytes that choose where the body is split, then the body.
 // Every body is validated whole, split where the header says and, up to
 // 4 KiB, byte by byte, under several schemas and limits; the three verdicts
-// and field lists must be identical and obey the SPEC's invariants.
+// and field lists must be identical and obey the README's invariants.
 
 #include <algorithm>
 #include <cstdint>
@@ -456,7 +456,7 @@ void check_outcome(const Setup &setup, const std::uint8_t *body, std::size_t n,
     }
 
     for (const FieldCopy &field : outcome.fields) {
-        // SPEC: variables hold strings unescaped, as UTF-8.
+        // Variables hold strings unescaped, as UTF-8.
         if (!fuzz::valid_utf8(field.name) || !fuzz::valid_utf8(field.value)) {
             fail("%s: field %s=%s is not UTF-8", setup.name, fuzz::escaped(field.name).c_str(),
                  fuzz::escaped(field.value).c_str());
