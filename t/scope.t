@@ -157,7 +157,7 @@ subtest '403 keeps the connection open' => sub {
     $c->send(scalar build_request(path => '/hook', token => $COMPONENT, body => $inbound,
         keepalive => 1, id => ++$id));
     my $r = $c->read_response;
-    is($r && $r->{status}, 403, '403');
+    is($r && $r->{status}, 403, 'status 403');
     $c->send("GET /ping HTTP/1.1\r\nHost: localhost\r\n\r\n");
     my $p = $c->read_response;
     is($p && $p->{status}, 200, 'a second request on the connection is answered');

@@ -97,9 +97,9 @@ TEST(TypeScope, AFailedParseLeavesTheScopeAsItWas)
 TEST(TypeScope, NamesTheFirstTypeTheSchemaDoesNotAccept)
 {
     TypeScope scope = scope_of("types=voicemail,fax_received,pager");
-    EXPECT_EQ(scope.unaccepted(Schema::catalog()), "fax_received");
-    EXPECT_EQ(scope_of("types=voicemail,queue_call").unaccepted(Schema::catalog()), "");
-    EXPECT_EQ(TypeScope().unaccepted(Schema::catalog()), "");
+    EXPECT_EQ(scope.unaccepted(pbxtest::built_in_catalog()), "fax_received");
+    EXPECT_EQ(scope_of("types=voicemail,queue_call").unaccepted(pbxtest::built_in_catalog()), "");
+    EXPECT_EQ(TypeScope().unaccepted(pbxtest::built_in_catalog()), "");
 
     Schema own = schema_of({"voicemail", "fax_received"});
     EXPECT_EQ(scope.unaccepted(own), "pager");
@@ -128,7 +128,7 @@ struct Scoped {
 };
 
 Scoped validate_scoped(std::string_view body, const TypeScope &scope, std::size_t id,
-                       const Schema &schema = Schema::catalog())
+                       const Schema &schema = pbxtest::built_in_catalog())
 {
     CountingArena arena;
     Validator validator(schema, {}, arena.allocator());
@@ -174,7 +174,7 @@ TEST(ValidatorScope, UnscopedSecretSendsEveryAcceptedType)
 TEST(ValidatorScope, FinishWithoutAScopeIsUnscoped)
 {
     CountingArena arena;
-    Validator validator(Schema::catalog(), {}, arena.allocator());
+    Validator validator(pbxtest::built_in_catalog(), {}, arena.allocator());
     validator.feed(inbound_event.data(), inbound_event.size());
     EXPECT_EQ(validator.finish().reason(), Reason::ok);
 }

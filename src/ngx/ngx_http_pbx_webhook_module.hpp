@@ -21,8 +21,8 @@ enum GateMode : ngx_uint_t { gate_off, gate_on, gate_monitor };
 // it points to live in the configuration pool, destroyed by its cleanups.
 struct LocConf {
     ngx_uint_t mode;
-    ngx_array_t *tokens;       // ngx_str_t, pbx_webhook_token in order
-    ngx_array_t *file_tokens;  // ngx_str_t, pbx_webhook_token_file lines in order
+    ngx_array_t *tokens;       // ConfSecret, pbx_webhook_token in order
+    ngx_array_t *file_tokens;  // ConfSecret, pbx_webhook_token_file lines in order
     ngx_str_t token_header;
     ngx_str_t token_header_lower;
     Schema *schema;  // after merge: the level's own, inherited, or MainConf's catalog
