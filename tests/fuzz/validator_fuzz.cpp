@@ -174,10 +174,10 @@ Outcome run(const Setup &setup, const std::uint8_t *body, std::size_t n,
             FieldKind kind = static_cast<FieldKind>(k);
             if (satisfies(fields[i], kind) != satisfies(shape, kind)) {
                 fail("%s, %s: field %s as %s: satisfies() disagrees with its shape", setup.name,
-                     mode, fuzz::escaped(fields[i].name).c_str(), field_kind_name(kind).data());
+                     mode, fuzz::escaped(fields[i].name()).c_str(), field_kind_name(kind).data());
             }
         }
-        outcome.fields.push_back({std::string(fields[i].name), std::string(fields[i].value), shape});
+        outcome.fields.push_back({std::string(fields[i].name()), std::string(fields[i].value()), shape});
     }
     return outcome;
 }
