@@ -380,6 +380,57 @@ TEST(EventFields, TextsShareBlocks)
     EXPECT_LT(arena.blocks(), 150u);
 }
 
+// A field stays where it was put while thousands more arrive: find() and
+// operator[] hand out pointers that later fields must not move.
+TEST(EventFields, FieldsStayWhereTheyArePut)
+{
+    CountingArena arena;
+    EventFields fields(arena.allocator());
+    std::vector<const EventField *> seen;
+    for (int i = 0; i < 5000; i++) {
+        std::string name = "f" + std::to_string(i);
+        ASSERT_EQ(fields.add(name), EventFields::Added::ok);
+        ASSERT_TRUE(fields.set_value(JsonKind::number, std::to_string(i * 3)));
+        seen.push_back(fields.find(name));
+    }
+    for (int i = 0; i < 5000; i++) {
+        ASSERT_EQ(&fields[i], seen[i]) << i;
+        EXPECT_EQ(seen[i]->name(), "f" + std::to_string(i));
+        EXPECT_EQ(seen[i]->value(), std::to_string(i * 3));
+    }
+}
+
+// A value goes behind its name; when the block has no room left there,
+// both move. Names and values of every length around the block's size,
+// empty ones too, must read back whole.
+TEST(EventFields, NamesAndValuesReadBackWhateverTheirLengths)
+{
+    CountingArena arena;
+    EventFields fields(arena.allocator());
+    std::vector<std::pair<std::string, std::string>> sent;
+    const std::size_t lengths[] = {0, 1, 7, 100, 127, 128, 129, 300, 511, 512, 513, 1024, 1500};
+    int n = 0;
+    for (std::size_t name_length : lengths) {
+        for (std::size_t value_length : lengths) {
+            std::string name = std::to_string(n++) + std::string(name_length, 'n');
+            if (n == 1) {
+                name.clear();
+            }
+            std::string value(value_length, static_cast<char>('a' + n % 26));
+            ASSERT_EQ(fields.add(name), EventFields::Added::ok) << name.size();
+            ASSERT_TRUE(fields.set_value(JsonKind::string, value));
+            sent.emplace_back(name, value.substr(0, EventFields::value_limit));
+        }
+    }
+    ASSERT_EQ(fields.size(), sent.size());
+    for (std::size_t i = 0; i < sent.size(); i++) {
+        const EventField *field = fields.find(sent[i].first);
+        ASSERT_EQ(field, &fields[i]) << i;
+        EXPECT_EQ(field->name(), sent[i].first) << i;
+        EXPECT_EQ(field->value(), sent[i].second) << i;
+    }
+}
+
 // satisfies() on a field works out only what the kind needs; it must give
 // the answer the whole value's shape gives, cut or not.
 TEST(EventFields, SatisfiesAgreesWithShapeOfWholeValue)

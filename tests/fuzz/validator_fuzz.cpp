@@ -261,40 +261,6 @@ JsonKind tree_kind(yajl_val v)
     return JsonKind::null;
 }
 
-// What the value should read as, from an independent parse; strings with
-// an unescaped NUL are compared up to it, as yajl_tree keeps C strings.
-void check_tree_field(const Setup &setup, const FieldCopy &field, yajl_val v)
-{
-    std::string_view expected;
-    switch (tree_kind(v)) {
-    case JsonKind::string:
-        expected = v->u.string;
-        break;
-    case JsonKind::number:
-        expected = v->u.number.r;
-        break;
-    case JsonKind::boolean:
-        expected = YAJL_IS_TRUE(v) ? "true" : "false";
-        break;
-    case JsonKind::null:
-        expected = "null";
-        break;
-    case JsonKind::array:
-    case JsonKind::object:
-        break;
-    }
-
-    bool ok = field.value.find('\0') == std::string::npos ? field.value == cut_value(expected)
-                                                          : before_nul(field.value) == expected;
-    if (!ok || field.shape.kind != tree_kind(v)
-        || field.shape.empty_string != (field.shape.kind == JsonKind::string && field.value.empty()))
-    {
-        fail("%s: field %s reads %s, an independent parse gives %s", setup.name,
-             fuzz::escaped(field.name).c_str(), fuzz::escaped(field.value).c_str(),
-             fuzz::escaped(expected).c_str());
-    }
-}
-
 bool ascii_digit(char c)
 {
     return c >= '0' && c <= '9';
@@ -355,6 +321,50 @@ bool tree_datetime(const char *s)
     return (rest[0] == '+' || rest[0] == '-') && std::strlen(rest) == 6 && ascii_digit(rest[1])
            && ascii_digit(rest[2]) && rest[3] == ':' && ascii_digit(rest[4]) && ascii_digit(rest[5])
            && number_in(rest + 1, 2) <= 23 && number_in(rest + 4, 2) <= 59;
+}
+
+// What the value should read as, from an independent parse; strings with
+// an unescaped NUL are compared up to it, as yajl_tree keeps C strings.
+void check_tree_field(const Setup &setup, const FieldCopy &field, yajl_val v)
+{
+    std::string_view expected;
+    switch (tree_kind(v)) {
+    case JsonKind::string:
+        expected = v->u.string;
+        break;
+    case JsonKind::number:
+        expected = v->u.number.r;
+        break;
+    case JsonKind::boolean:
+        expected = YAJL_IS_TRUE(v) ? "true" : "false";
+        break;
+    case JsonKind::null:
+        expected = "null";
+        break;
+    case JsonKind::array:
+    case JsonKind::object:
+        break;
+    }
+
+    bool ok = field.value.find('\0') == std::string::npos ? field.value == cut_value(expected)
+                                                          : before_nul(field.value) == expected;
+    if (!ok || field.shape.kind != tree_kind(v)
+        || field.shape.empty_string != (field.shape.kind == JsonKind::string && field.value.empty()))
+    {
+        fail("%s: field %s reads %s, an independent parse gives %s", setup.name,
+             fuzz::escaped(field.name).c_str(), fuzz::escaped(field.value).c_str(),
+             fuzz::escaped(expected).c_str());
+    }
+    // A whole string without NUL is what yajl_tree holds: its date-time
+    // shape is known two ways.
+    if (tree_kind(v) == JsonKind::string && field.value.size() < EventFields::value_limit
+        && field.value.find('\0') == std::string::npos
+        && field.shape.datetime != tree_datetime(v->u.string))
+    {
+        fail("%s: field %s: %s is%s a datetime, an independent reading says otherwise",
+             setup.name, fuzz::escaped(field.name).c_str(), fuzz::escaped(field.value).c_str(),
+             field.shape.datetime ? "" : " not");
+    }
 }
 
 bool tree_satisfies(yajl_val v, const FieldCopy &field, FieldKind kind)
