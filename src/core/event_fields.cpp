@@ -19,13 +19,18 @@ static_assert(sizeof(void *) != 8 || sizeof(EventField) == 16);
 // a bump of a pointer, not an allocation. A name is followed by its value,
 // so it gets room behind it; a long text that nothing follows gets a block
 // of its own and leaves the shared one to the short texts after it.
-char *EventFields::room(std::size_t size, bool more_follows) noexcept
+inline char *EventFields::room(std::size_t size, bool more_follows) noexcept
 {
     if (size <= static_cast<std::size_t>(text_end_ - text_next_)) {
         char *p = text_next_;
         text_next_ += size;
         return p;
     }
+    return new_room(size, more_follows);
+}
+
+char *EventFields::new_room(std::size_t size, bool more_follows) noexcept
+{
     if (size > text_block / 4 && !more_follows) {
         return static_cast<char *>(allocator_.get(size));
     }
@@ -55,16 +60,16 @@ bool EventFields::grow_chunks() noexcept
     std::size_t used = capacity_ / chunk_fields;
 
     if (used == chunk_slots_) {
-        std::size_t slots = chunk_slots_ ? chunk_slots_ * 2 : first_chunk_slots;
+        std::size_t slots = chunk_slots_ * 2;
         void *p = allocator_.get(slots * sizeof(Chunk *));
         if (p == nullptr) {
             return false;
         }
         Chunk **chunks = static_cast<Chunk **>(p);
-        if (used > 0) {
-            std::memcpy(chunks, chunks_, used * sizeof(Chunk *));
+        std::memcpy(chunks, chunks_, used * sizeof(Chunk *));
+        if (chunks_ != first_chunks_) {
+            reuse_for_text(chunks_, chunk_slots_ * sizeof(Chunk *));
         }
-        reuse_for_text(chunks_, chunk_slots_ * sizeof(Chunk *));
         chunks_ = chunks;
         chunk_slots_ = slots;
     }
@@ -141,6 +146,7 @@ EventFields::Added EventFields::add(std::string_view name) noexcept
     }
 
     EventField &added = field(size_);
+    last_ = &added;
     added.text_ = stored;
     added.name_size_ = static_cast<std::uint32_t>(name.size());
     added.value_size_ = 0;
@@ -155,7 +161,7 @@ bool EventFields::set_value(JsonKind kind, std::string_view value) noexcept
 {
     bool cut = value.size() > value_limit;
     std::string_view kept = cut ? value.substr(0, utf8_cut(value, value_limit)) : value;
-    EventField &f = field(size_ - 1);
+    EventField &f = *last_;
     const char *text = f.text_;
 
     // The value goes right behind the name; where there is no room there,

@@ -55,6 +55,10 @@ public:
 
     explicit EventFields(Allocator allocator) noexcept : allocator_(allocator) {}
 
+    // The first chunks are listed inside the object.
+    EventFields(const EventFields &) = delete;
+    EventFields &operator=(const EventFields &) = delete;
+
     enum class Added { ok, duplicate, no_memory };
 
     // Starts a field; its value follows with set_value.
@@ -76,14 +80,14 @@ private:
     // Fields are kept in chunks that never move; next chains the fields
     // whose names fall in the same bucket of the index (field number + 1;
     // 0 ends the chain).
-    static constexpr std::size_t chunk_fields = 64;
+    static constexpr std::size_t chunk_fields = 32;
     struct Chunk {
         EventField fields[chunk_fields];
         std::uint32_t next[chunk_fields];
     };
 
     static constexpr std::size_t first_buckets = 16;
-    static constexpr std::size_t fields_per_bucket = 2;
+    static constexpr std::size_t fields_per_bucket = 4;
     static constexpr std::size_t first_chunk_slots = 4;
     static constexpr std::size_t text_block = 512;
 
@@ -99,13 +103,16 @@ private:
         return chunks_[i / chunk_fields]->fields[i % chunk_fields];
     }
     char *room(std::size_t size, bool more_follows) noexcept;
+    char *new_room(std::size_t size, bool more_follows) noexcept;
     void reuse_for_text(void *block, std::size_t size) noexcept;
 
     Allocator allocator_;
-    Chunk **chunks_ = nullptr;
-    std::size_t chunk_slots_ = 0;
+    Chunk *first_chunks_[first_chunk_slots] = {};  // enough for most events
+    Chunk **chunks_ = first_chunks_;
+    std::size_t chunk_slots_ = first_chunk_slots;
     std::size_t size_ = 0;
     std::size_t capacity_ = 0;
+    EventField *last_ = nullptr;  // the field set_value completes
     std::uint32_t *heads_ = nullptr;  // field number + 1 of a bucket's first field; 0 is empty
     std::size_t bucket_mask_ = 0;
     char *text_next_ = nullptr;  // free part of the block names and values share
