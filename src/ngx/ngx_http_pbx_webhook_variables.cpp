@@ -139,13 +139,14 @@ ngx_int_t masked_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     const LocConf *lcf =
         static_cast<LocConf *>(ngx_http_get_module_loc_conf(r, ngx_http_pbx_webhook_module));
 
-    char *masked = static_cast<char *>(ngx_pnalloc(r->pool, field->value.size()));
+    std::string_view value = field->value();
+    char *masked = static_cast<char *>(ngx_pnalloc(r->pool, value.size()));
     if (masked == nullptr) {
         return NGX_ERROR;
     }
-    replace_control_bytes(field->value, masked);
-    mask_digits({masked, field->value.size()}, lcf->mask_keep, masked);
-    return set_value(v, {masked, field->value.size()});
+    replace_control_bytes(value, masked);
+    mask_digits({masked, value.size()}, lcf->mask_keep, masked);
+    return set_value(v, {masked, value.size()});
 }
 
 ngx_http_variable_t variables[] = {
