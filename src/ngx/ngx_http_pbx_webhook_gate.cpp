@@ -27,7 +27,8 @@ RequestCtx *create_ctx(ngx_http_request_t *r, const LocConf *lcf) noexcept
     }
     cln->handler = ctx_anchor;
 
-    RequestCtx *ctx = new (cln->data) RequestCtx{GateState::checking, lcf->mode == gate_monitor, false, 0, lcf->zone, nullptr, {}};
+    RequestCtx *ctx = new (cln->data) RequestCtx{GateState::checking, lcf->mode == gate_monitor, false, 0,
+                                                 lcf->token_set->size(), lcf->zone, nullptr, {}};
     ngx_http_set_ctx(r, ctx, ngx_http_pbx_webhook_module);
     return ctx;
 }

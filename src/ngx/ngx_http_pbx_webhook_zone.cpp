@@ -210,7 +210,8 @@ void count_judgement(const RequestCtx *ctx) noexcept
         return;
     }
 
-    Judgement j{Result::accepted, ctx->verdict.reason(), ctx->token_id, 0, {}, ngx_time()};
+    Judgement j{Result::accepted, ctx->verdict.reason(), ctx->token_id, 0, {}, ngx_time(),
+                ctx->secrets};
 
     if (!ctx->verdict.accepted()) {
         j.result = ctx->monitor ? Result::would_reject : Result::rejected;
