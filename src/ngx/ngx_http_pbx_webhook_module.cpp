@@ -501,7 +501,7 @@ ngx_int_t preconfiguration(ngx_conf_t *cf) noexcept
 
 ngx_int_t postconfiguration(ngx_conf_t *cf) noexcept
 {
-    return init_gate(cf);
+    return init_gate(cf) == NGX_OK ? init_status_line(cf) : NGX_ERROR;
 }
 
 ngx_int_t init_module(ngx_cycle_t *cycle) noexcept

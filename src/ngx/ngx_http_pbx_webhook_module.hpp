@@ -47,6 +47,7 @@ struct RequestCtx {
     bool monitor;
     bool judged;  // verdict holds the gate's decision
     ngx_uint_t token_id;
+    ngx_uint_t secrets;  // how many the location holds, for the metrics
     ngx_shm_zone_t *zone;
     Validator *validator;
     Verdict verdict;
@@ -60,6 +61,7 @@ inline std::string_view view(const ngx_str_t &s) noexcept
 RequestCtx *get_request_ctx(ngx_http_request_t *r) noexcept;
 
 ngx_int_t init_gate(ngx_conf_t *cf) noexcept;
+ngx_int_t init_status_line(ngx_conf_t *cf) noexcept;
 
 char *set_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 char *set_zone_use(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
