@@ -17,6 +17,18 @@ namespace pbxwebhook {
 
 enum GateMode : ngx_uint_t { gate_off, gate_on, gate_monitor };
 
+// Where a directive was written (line 0: nowhere), for what nginx -t says
+// about it after the whole file is read, when cf points at the file's end.
+struct ConfPlace {
+    ngx_str_t file;
+    ngx_uint_t line;
+};
+
+inline ConfPlace place_of(const ngx_conf_t *cf) noexcept
+{
+    return {cf->conf_file->file.name, cf->conf_file->line};
+}
+
 // Plain data, so that offsetof works in the directive table; the C++ objects
 // it points to live in the configuration pool, destroyed by its cleanups.
 struct LocConf {
@@ -31,6 +43,10 @@ struct LocConf {
     ngx_flag_t content_type;
     TokenSet *token_set;
     ngx_shm_zone_t *zone;  // pbx_webhook_zone_use: where requests are counted
+    ConfPlace mode_at;     // these three inherited with their values
+    ConfPlace token_header_at;
+    ConfPlace max_body_size_at;
+    ConfPlace metrics_at;  // pbx_webhook_metrics, in this location only
 };
 
 struct MainConf {
