@@ -1,8 +1,8 @@
 #!/usr/bin/perl
 
 # $pbx_masked_NAME: the field as $pbx_event_NAME shows it, with every ASCII
-# digit but the last pbx_webhook_mask_keep (3) replaced by '*'; empty or not
-# found exactly when $pbx_event_NAME is; the keep of the location that asks.
+# digit but the last pbx_webhook_mask_keep (3) replaced by '*'; not found
+# exactly when $pbx_event_NAME is; the keep of the location that asks.
 
 use strict;
 use warnings;
@@ -20,7 +20,7 @@ my $masked_format = join '\t', '$http_x_test_id', '$pbx_webhook_reason',
     map { "\$pbx_masked_$_" } @MASKED;
 my @masked_fields = (qw(test_id reason), @MASKED);
 
-# Without escape=json an absent value is "-" and an empty one nothing.
+# Without escape=json a value not found is "-", an empty one nothing.
 my $presence_format = join '\t', '$http_x_test_id', '$pbx_masked_absent', '$pbx_event_absent',
     '$pbx_masked_empty', '$pbx_event_empty', '$pbx_masked_obj', '$pbx_event_obj';
 my @presence_fields = qw(test_id masked_absent event_absent masked_empty event_empty masked_obj
@@ -171,9 +171,10 @@ subtest 'absent and empty follow $pbx_event_NAME' => sub {
     my $e = $t->next_log(file => 'presence.log', fields => \@presence_fields, id => $tid);
     is($e->{masked_absent}, '-', 'absent: not found');
     is($e->{masked_absent}, $e->{event_absent}, 'as $pbx_event_absent');
-    is($e->{masked_empty}, '', 'empty string: empty');
+    is($e->{masked_empty}, '-', 'empty string: not found');
     is($e->{masked_empty}, $e->{event_empty}, 'as $pbx_event_empty');
-    is($e->{masked_obj}, $e->{event_obj}, 'array: as $pbx_event_obj');
+    is($e->{masked_obj}, '-', 'array: not found');
+    is($e->{masked_obj}, $e->{event_obj}, 'as $pbx_event_obj');
     $t->next_log(file => 'masked.log', fields => \@masked_fields, id => $tid);
 };
 
