@@ -165,15 +165,17 @@ fails('token file: types= lists nothing',
 fails('a type the catalog does not have',
     "pbx_webhook on; pbx_webhook_token $SECRET types=voicemail,fax_received;",
     qr/"pbx_webhook_token" types= names "fax_received", which location "\/" does not accept/,
-    secret => $SECRET);
+    secret => $SECRET, at => qr/types=voicemail,fax_received;/);
 fails('token file: a type the location does not list',
     "pbx_webhook on; pbx_webhook_event voicemail;"
     . " pbx_webhook_token_file $dir/good.txt types=voicemail,queue_call;",
-    qr/"pbx_webhook_token_file" "\Q$dir\E\/good\.txt" types= names "queue_call", which location "\/" does not accept/);
+    qr/"pbx_webhook_token_file" "\Q$dir\E\/good\.txt" types= names "queue_call", which location "\/" does not accept/,
+    at => qr/types=voicemail,queue_call;/);
 fails('a server secret scoped to a type the location drops',
     'pbx_webhook on; pbx_webhook_event voicemail;',
     qr/"pbx_webhook_token" types= names "queue_call", which location "\/" does not accept/,
-    server => "pbx_webhook_token $SECRET types=queue_call;", secret => $SECRET);
+    server => "pbx_webhook_token $SECRET types=queue_call;", secret => $SECRET,
+    at => qr/types=queue_call;/);
 passes('scoped secrets of catalog types',
     "pbx_webhook on; pbx_webhook_token $SECRET types=webhook_component_event;"
     . " pbx_webhook_token_file $dir/good.txt types=voicemail,queue_call;");

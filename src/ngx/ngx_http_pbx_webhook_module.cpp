@@ -64,10 +64,12 @@ char *set_mode(ngx_conf_t *cf, ngx_command_t *, void *conf) noexcept
     return NGX_CONF_OK;
 }
 
-// The types= of one secret directive, and how nginx -t names the directive.
+// The types= of one secret directive, and how and where nginx -t names the
+// directive.
 struct ConfScope {
     TypeScope types;
     std::string origin;
+    ConfPlace at;
 };
 
 // A secret as configured, kept in an ngx_array_t.
@@ -104,6 +106,7 @@ bool parse_scope(ngx_conf_t *cf, std::string_view directive, const ngx_str_t *pa
         if (path != nullptr) {
             parsed->origin += " \"" + std::string(view(*path)) + "\"";
         }
+        parsed->at = place_of(cf);
         *scope = parsed;
     } catch (const std::exception &e) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%*s\" failed: %s", directive.size(),
@@ -642,10 +645,9 @@ bool check_scopes(ngx_conf_t *cf, const LocConf *conf) noexcept
             const ConfScope *scope = secrets[i].scope;
             std::string_view type = scope ? scope->types.unaccepted(schema) : std::string_view();
             if (!type.empty()) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "%s types= names \"%*s\", which location \"%V\" does not "
-                                   "accept",
-                                   scope->origin.c_str(), type.size(), type.data(), &clcf->name);
+                log_at(cf, NGX_LOG_EMERG, scope->at,
+                       "%s types= names \"%*s\", which location \"%V\" does not accept",
+                       scope->origin.c_str(), type.size(), type.data(), &clcf->name);
                 return false;
             }
         }
