@@ -30,6 +30,7 @@ const Row rows[] = {
     {Reason::token_mismatch, "token_mismatch", 401},
     {Reason::content_type, "content_type", 415},
     {Reason::body_too_large, "body_too_large", 413},
+    {Reason::body_incomplete, "body_incomplete", 400},
     {Reason::body_empty, "body_empty", 400},
     {Reason::json_syntax, "json_syntax", 400},
     {Reason::json_too_deep, "json_too_deep", 400},
