@@ -99,16 +99,16 @@ ngx_int_t event_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         return NGX_OK;
     }
 
-    if (!has_control_bytes(field->value)) {
-        return set_value(v, field->value);
+    if (!has_control_bytes(field->value())) {
+        return set_value(v, field->value());
     }
 
-    char *safe = static_cast<char *>(ngx_pnalloc(r->pool, field->value.size()));
+    char *safe = static_cast<char *>(ngx_pnalloc(r->pool, field->value().size()));
     if (safe == nullptr) {
         return NGX_ERROR;
     }
-    replace_control_bytes(field->value, safe);
-    return set_value(v, {safe, field->value.size()});
+    replace_control_bytes(field->value(), safe);
+    return set_value(v, {safe, field->value().size()});
 }
 
 ngx_http_variable_t variables[] = {

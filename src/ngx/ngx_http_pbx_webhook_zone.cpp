@@ -233,7 +233,7 @@ void count_judgement(const RequestCtx *ctx) noexcept
     if (ctx->validator != nullptr) {
         j.bytes = ctx->validator->bytes();
         if (ctx->verdict.accepted()) {
-            j.type = ctx->validator->fields().find("type")->value;
+            j.type = ctx->validator->fields().find("type")->value();
         }
     }
 
