@@ -46,7 +46,7 @@ TEST(Version, ChangelogsNewestReleaseIsIt)
     std::istringstream lines(read_source("CHANGELOG.md"));
     std::string release;
     for (std::string line; std::getline(lines, line) && release.empty();) {
-        if (line.rfind("## ", 0) == 0 && line.size() > 3 && std::isdigit(line[3])) {
+        if (line.rfind("## ", 0) == 0 && line.size() > 3 && std::isdigit(static_cast<unsigned char>(line[3]))) {
             release = line;
         }
     }
