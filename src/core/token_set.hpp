@@ -11,6 +11,7 @@ class TokenSet {
 public:
     void add(std::string_view secret);
 
+    std::size_t size() const noexcept { return lengths_.size(); }
     bool empty() const noexcept { return lengths_.empty(); }
 
     // 1-based index of the first secret equal to token, 0 when none is.
