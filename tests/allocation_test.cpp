@@ -421,7 +421,7 @@ TEST(Allocation, BodyAtTheLimitCostsASmallMultipleOfItsSize)
         for (std::size_t piece : {std::size_t(8192), body.size(), std::size_t(1)}) {
             SCOPED_TRACE(testing::Message() << shape.what << ", pieces of " << piece);
             CountingArena arena;
-            Validator validator(Schema::catalog(), limits(size, 16), arena.allocator());
+            Validator validator(pbxtest::built_in_catalog(), limits(size, 16), arena.allocator());
             for (std::size_t at = 0; at < body.size(); at += piece) {
                 ASSERT_TRUE(validator.feed(body.data() + at, std::min(piece, body.size() - at)))
                     << validator.verdict().detail();
