@@ -9,8 +9,14 @@ namespace {
 
 constexpr std::string_view event_prefix = "pbx_event_";
 
+// One rule for every variable of the module: nothing to show is "not
+// found" (logged "-"), never an empty string.
 ngx_int_t set_value(ngx_http_variable_value_t *v, std::string_view value) noexcept
 {
+    if (value.empty()) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
     v->data = reinterpret_cast<u_char *>(const_cast<char *>(value.data()));
     v->len = value.size();
     v->valid = 1;
