@@ -41,7 +41,6 @@ public:
     const Verdict &finish(const TypeScope &allowed, std::size_t secret) noexcept;
     const Verdict &finish() noexcept;
 
-    bool decided() const noexcept { return decided_; }
     const Verdict &verdict() const noexcept { return verdict_; }
     std::size_t bytes() const noexcept { return bytes_; }
     const EventFields &fields() const noexcept { return fields_; }
