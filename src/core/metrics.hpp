@@ -6,11 +6,12 @@
 #include <string>
 #include <string_view>
 
+#include "dedup_table.hpp"
 #include "reason.hpp"
 
 namespace pbxwebhook {
 
-enum class Result { accepted, rejected, would_reject };
+enum class Result { accepted, rejected, would_reject, duplicate };
 
 // Memory that every worker maps at the same address; allocation is rare (a
 // new event type) and done under the zone's lock.
@@ -29,6 +30,7 @@ struct Judgement {
     std::size_t bytes;           // body bytes validated
     std::string_view type;       // the accepted event's type, else empty
     std::int64_t now;            // Unix seconds
+    bool duplicate = false;      // its key was delivered within the dedup window
 };
 
 // Counters shared by all workers of all generations: placed once in shared
@@ -38,6 +40,7 @@ class Metrics {
 public:
     static constexpr std::size_t token_slots = 64;
     static constexpr std::size_t reason_count = static_cast<std::size_t>(Reason::internal) + 1;
+    static constexpr std::size_t result_count = static_cast<std::size_t>(Result::duplicate) + 1;
 
     void count(const Judgement &judgement, const SharedMemory &memory) noexcept;
 
@@ -47,6 +50,7 @@ public:
             std::memory_order_relaxed);
     }
     std::uint64_t events(std::string_view type) const noexcept;
+    std::uint64_t duplicates(std::string_view type) const noexcept;
     std::uint64_t token_matches(std::size_t token_id) const noexcept;
     std::uint64_t bytes() const noexcept { return bytes_.load(std::memory_order_relaxed); }
     std::uint64_t zone_full() const noexcept { return zone_full_.load(std::memory_order_relaxed); }
@@ -64,6 +68,7 @@ private:
         TypeCounter *next;
         std::atomic<std::uint64_t> events;
         std::atomic<std::int64_t> last_seen;
+        std::atomic<std::uint64_t> duplicates;
         std::size_t name_len;
         char name[1];
 
@@ -73,11 +78,19 @@ private:
     TypeCounter *find(std::string_view type) const noexcept;
     TypeCounter *add(std::string_view type, const SharedMemory &memory) noexcept;
 
-    std::atomic<std::uint64_t> requests_[3][reason_count] = {};
+    std::atomic<std::uint64_t> requests_[result_count][reason_count] = {};
     std::atomic<std::uint64_t> tokens_[token_slots] = {};
     std::atomic<std::uint64_t> bytes_{0};
     std::atomic<std::uint64_t> zone_full_{0};
     std::atomic<TypeCounter *> types_{nullptr};
 };
+
+struct DedupZoneStats {
+    std::string_view name;
+    const DedupCounters *counters;
+};
+
+// The dedup zones' families: entries now, evictions so far.
+void render_dedup_zones(const DedupZoneStats *zones, std::size_t count, std::string &out);
 
 }  // namespace pbxwebhook
