@@ -52,9 +52,12 @@ ngx_int_t decide(ngx_http_request_t *r, RequestCtx *ctx, const Verdict &verdict)
     ctx->judged = true;
     ctx->state = GateState::decided;
 
+    // An accepted event may turn out a duplicate, answered by dedup_answer.
+    bool duplicate = verdict.accepted() && dedup_check(r, ctx);
+
     count_judgement(ctx);
 
-    if (verdict.accepted()) {
+    if (verdict.accepted() || duplicate) {
         return NGX_DECLINED;
     }
 
@@ -201,6 +204,9 @@ ngx_int_t gate_handler(ngx_http_request_t *r) noexcept
         case GateState::decided:
             // The body has been read and judged: answer once.
             ctx->state = GateState::answered;
+            if (ctx->verdict.reason() == Reason::duplicate) {
+                return dedup_answer(r, ctx);
+            }
             return answer(r, (ctx->verdict.accepted() || ctx->monitor) ? NGX_DECLINED
                                                                          : ctx->verdict.status());
         case GateState::answered:
@@ -258,6 +264,7 @@ ngx_int_t body_filter(ngx_http_request_t *r, ngx_chain_t *in) noexcept
             ngx_int_t rc;
 
             if (ngx_buf_in_memory(b)) {
+                dedup_feed(r, ctx, b->pos, b->last - b->pos);
                 if (ctx->validator->feed(b->pos, b->last - b->pos)) {
                     continue;
                 }

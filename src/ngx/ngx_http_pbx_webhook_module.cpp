@@ -356,6 +356,34 @@ ngx_command_t commands[] = {
      offsetof(LocConf, content_type),
      nullptr},
 
+    {ngx_string("pbx_webhook_dedup_zone"),
+     NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE23,
+     set_dedup_zone,
+     NGX_HTTP_MAIN_CONF_OFFSET,
+     0,
+     nullptr},
+
+    {ngx_string("pbx_webhook_dedup"),
+     any_level | NGX_CONF_TAKE1,
+     set_dedup,
+     NGX_HTTP_LOC_CONF_OFFSET,
+     0,
+     nullptr},
+
+    {ngx_string("pbx_webhook_dedup_key"),
+     any_level | NGX_CONF_TAKE1,
+     ngx_http_set_complex_value_slot,
+     NGX_HTTP_LOC_CONF_OFFSET,
+     offsetof(LocConf, dedup.key),
+     nullptr},
+
+    {ngx_string("pbx_webhook_dedup_status"),
+     any_level | NGX_CONF_TAKE1,
+     ngx_conf_set_num_slot,
+     NGX_HTTP_LOC_CONF_OFFSET,
+     offsetof(LocConf, dedup.status),
+     &dedup_status_post},
+
     ngx_null_command
 };
 
@@ -382,6 +410,7 @@ void *create_loc_conf(ngx_conf_t *cf) noexcept
     conf->max_depth = NGX_CONF_UNSET_UINT;
     conf->content_type = NGX_CONF_UNSET;
     conf->zone = static_cast<ngx_shm_zone_t *>(NGX_CONF_UNSET_PTR);
+    init_dedup_conf(&conf->dedup);
 
     return conf;
 }
@@ -427,6 +456,10 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept
                            "\"pbx_webhook_zone_use\" names \"%V\", which no \"pbx_webhook_zone\" "
                            "declares",
                            &conf->zone->shm.name);
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+
+    if (merge_dedup_conf(cf, &prev->dedup, &conf->dedup) != NGX_CONF_OK) {
         return static_cast<char *>(NGX_CONF_ERROR);
     }
 
@@ -496,11 +529,17 @@ void *create_main_conf(ngx_conf_t *cf) noexcept
 
 ngx_int_t preconfiguration(ngx_conf_t *cf) noexcept
 {
+    if (add_dedup_variables(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
     return add_variables(cf);
 }
 
 ngx_int_t postconfiguration(ngx_conf_t *cf) noexcept
 {
+    if (init_dedup(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
     return init_gate(cf);
 }
 

@@ -1,9 +1,11 @@
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "ngx.hpp"
 
+#include "dedup_table.hpp"
 #include "schema.hpp"
 #include "token_set.hpp"
 #include "validator.hpp"
@@ -15,6 +17,13 @@ extern "C" __attribute__((visibility("default"))) ngx_module_t ngx_http_pbx_webh
 namespace pbxwebhook {
 
 enum GateMode : ngx_uint_t { gate_off, gate_on, gate_monitor };
+
+// pbx_webhook_dedup, _key, _status.
+struct DedupConf {
+    ngx_shm_zone_t *zone;           // null: off
+    ngx_http_complex_value_t *key;  // null: the exact body bytes
+    ngx_int_t status;
+};
 
 // Plain data, so that offsetof works in the directive table; the C++ objects
 // it points to live in the configuration pool, destroyed by its cleanups.
@@ -30,11 +39,15 @@ struct LocConf {
     ngx_flag_t content_type;
     TokenSet *token_set;
     ngx_shm_zone_t *zone;  // pbx_webhook_zone_use: where requests are counted
+    DedupConf dedup;
 };
 
 struct MainConf {
-    ngx_array_t *zones;  // ngx_shm_zone_t *, every pbx_webhook_zone
+    ngx_array_t *zones;        // ngx_shm_zone_t *, every pbx_webhook_zone
+    ngx_array_t *dedup_zones;  // ngx_shm_zone_t *, every pbx_webhook_dedup_zone
 };
+
+struct DedupRequest;
 
 // checking headers → reading the body → decided → answered; a request that
 // fails on its headers goes straight to answered.
@@ -50,6 +63,7 @@ struct RequestCtx {
     ngx_shm_zone_t *zone;
     Validator *validator;
     Verdict verdict;
+    DedupRequest *dedup = nullptr;  // deduplication did not see the request
 };
 
 inline std::string_view view(const ngx_str_t &s) noexcept
@@ -66,5 +80,23 @@ char *set_zone_use(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 char *set_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 void count_judgement(const RequestCtx *ctx) noexcept;
 ngx_int_t add_variables(ngx_conf_t *cf) noexcept;
+
+// Deduplication (ngx_http_pbx_webhook_dedup.cpp). The gate feeds it the body
+// bytes as they stream by and asks it about each accepted event; it settles
+// the entry in its own log-phase handler.
+void dedup_feed(ngx_http_request_t *r, RequestCtx *ctx, const u_char *data, size_t len) noexcept;
+// True: a duplicate to answer with dedup_answer; ctx->verdict says so.
+bool dedup_check(ngx_http_request_t *r, RequestCtx *ctx) noexcept;
+ngx_int_t dedup_answer(ngx_http_request_t *r, RequestCtx *ctx) noexcept;
+DedupMark dedup_mark(const RequestCtx *ctx) noexcept;
+
+char *set_dedup_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
+char *set_dedup(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
+extern ngx_conf_post_t dedup_status_post;
+void init_dedup_conf(DedupConf *conf) noexcept;
+char *merge_dedup_conf(ngx_conf_t *cf, const DedupConf *prev, DedupConf *conf) noexcept;
+ngx_int_t add_dedup_variables(ngx_conf_t *cf) noexcept;
+ngx_int_t init_dedup(ngx_conf_t *cf) noexcept;
+void render_dedup_metrics(const MainConf *mcf, std::string &text);
 
 }  // namespace pbxwebhook
