@@ -19,6 +19,7 @@ my $SECRET = 'dedup-secret-0123456789abcdef';
 my $t = PbxTest->new;
 $t->skip_all_under_valgrind('needs two workers, reloads and timeouts');
 $t->start_backend;
+$t->start_backend(name => 'mirror');
 
 my @FIELDS = qw(dedup status result reason detail type test_id);
 
@@ -61,6 +62,25 @@ http {
             pbx_webhook_dedup events;
             proxy_read_timeout 10s;
             proxy_pass http://127.0.0.1:%%BACKEND%%;
+        }
+
+        # The mirror keeps the request open for a second after the answer
+        # went out: its log phase comes late.
+        location /mirrored {
+            pbx_webhook on;
+            pbx_webhook_dedup events;
+            mirror /late;
+            mirror_request_body off;
+            proxy_pass http://127.0.0.1:%%BACKEND%%;
+        }
+
+        location = /late {
+            internal;
+            proxy_pass http://127.0.0.1:%%BACKEND_mirror%%;
+            proxy_method GET;
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header X-Backend-Delay 1;
         }
 
         location /short {
@@ -329,14 +349,27 @@ sub scrape {
     ok($cross, 'some retries were served by the other worker') or diag(explain \%dup_by);
 }
 
+{
+    # The retry right after the answer, before the first request has ended:
+    # a 2xx is settled when its header goes out, not in the log phase.
+    my $body = fresh_event();
+    my $start = time;
+    my ($hits, $r) = reached(sub { $t->post(path => '/mirrored', token => $SECRET, body => $body) });
+    is($r && $r->{status}, 200, 'first delivery answered while its request stays open');
+    ($hits, $r) = reached(sub { $t->post(path => '/mirrored', token => $SECRET, body => $body) });
+    ok(time - $start < 1, 'the retry came before the first request ended');
+    is($hits, 0, 'a retry sent the moment the answer arrives is a duplicate');
+    is($r && $r->{status}, 200, 'answered by nginx');
+}
+
 ###############################################################################
 # metrics
 
 {
     my %m = scrape();
-    ok($m{'pbx_webhook_requests_total{zone="counts",result="duplicate",reason="duplicate"}'} >= 25,
+    ok($m{'pbx_webhook_requests_total{zone="counts",result="duplicate",reason="duplicate"}'} >= 26,
         'duplicates counted as a result and a reason');
-    ok($m{'pbx_webhook_duplicates_total{zone="counts",type="user_outbound"}'} >= 25,
+    ok($m{'pbx_webhook_duplicates_total{zone="counts",type="user_outbound"}'} >= 26,
         'duplicates by event type');
     ok($m{'pbx_webhook_dedup_entries{zone="events"}'} >= 20, 'entries of the zone');
     is($m{'pbx_webhook_dedup_evictions_total{zone="events"}'}, 0, 'no evictions yet');

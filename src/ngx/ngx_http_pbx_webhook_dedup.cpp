@@ -306,6 +306,22 @@ bool compute_key(ngx_http_request_t *r, const DedupConf &conf, DedupRequest *d) 
     return true;
 }
 
+ngx_http_output_header_filter_pt next_header_filter;
+
+// A 2xx is the backend's final word as soon as its header goes out: settled
+// here, before the client can read it and send the event again. Everything
+// else waits for the request's end, when the status is final.
+ngx_int_t header_filter(ngx_http_request_t *r) noexcept
+{
+    if (r == r->main && r->headers_out.status >= 200 && r->headers_out.status < 300) {
+        RequestCtx *ctx = get_request_ctx(r);
+        if (ctx != nullptr && ctx->dedup != nullptr) {
+            settle(ctx->dedup, true);
+        }
+    }
+    return next_header_filter(r);
+}
+
 ngx_int_t log_handler(ngx_http_request_t *r) noexcept
 {
     if (r != r->main) {
@@ -570,6 +586,9 @@ ngx_int_t init_dedup(ngx_conf_t *cf) noexcept
         return NGX_ERROR;
     }
     *h = log_handler;
+
+    next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = header_filter;
     return NGX_OK;
 }
 

@@ -2,7 +2,7 @@
 
 # The recording backend of the integration tests and the demo.
 #
-#   perl t/lib/backend.pl --listen 127.0.0.1:PORT [--status CODE] [--pid FILE]
+#   perl t/lib/backend.pl --listen 127.0.0.1:PORT [--status CODE] [--pid FILE] [--log FILE]
 #
 # One process, many keep-alive HTTP/1.x connections. Every request is answered
 # CODE (default 200) with what arrived: X-Backend-Body-Sha256 (hex sha256 of
@@ -14,7 +14,8 @@
 # POST /__backend/reset sets the count to zero. Exits on SIGTERM.
 # Per request: X-Backend-Status: CODE answers that status instead, and
 # X-Backend-Delay: SECONDS holds the answer back that long (a hanging
-# backend); the request is counted when it arrives.
+# backend); the request is counted when it arrives. --log FILE appends the
+# sha256 of each counted request's body, one a line.
 
 use strict;
 use warnings;
@@ -27,11 +28,18 @@ use IO::Socket::INET;
 use Socket qw(IPPROTO_TCP TCP_NODELAY);
 use Time::HiRes qw(time);
 
-my ($listen, $status, $pidfile) = (undef, 200, undef);
+my ($listen, $status, $pidfile, $logfile) = (undef, 200, undef, undef);
 
-GetOptions('listen=s' => \$listen, 'status=i' => \$status, 'pid=s' => \$pidfile)
+GetOptions('listen=s' => \$listen, 'status=i' => \$status, 'pid=s' => \$pidfile,
+    'log=s' => \$logfile)
     && defined $listen && !@ARGV
-    or die "usage: backend.pl --listen ADDR:PORT [--status CODE] [--pid FILE]\n";
+    or die "usage: backend.pl --listen ADDR:PORT [--status CODE] [--pid FILE] [--log FILE]\n";
+
+my $log;
+if (defined $logfile) {
+    open $log, '>>', $logfile or die "backend: cannot write $logfile: $!\n";
+    $log->autoflush(1);
+}
 
 my %reasons = (
     200 => 'OK', 201 => 'Created', 202 => 'Accepted', 204 => 'No Content',
@@ -246,6 +254,7 @@ sub respond {
 
     } else {
         $requests++;
+        print $log sha256_hex($req->{body}), "\n" if $log;
         $code = $status;
         $code = $1 if ($req->{headers}{'x-backend-status'} // '') =~ /^(\d{3})$/;
         $body = "seq $requests\nsha256 " . sha256_hex($req->{body})
