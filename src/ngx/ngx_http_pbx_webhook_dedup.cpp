@@ -427,11 +427,14 @@ bool dedup_check(ngx_http_request_t *r, RequestCtx *ctx) noexcept
         return false;
     }
     ctx->verdict = verdict;
+    ctx->judged = true;
+    count_judgement(ctx);
     return true;
 }
 
-ngx_int_t dedup_answer(ngx_http_request_t *r, RequestCtx *) noexcept
+ngx_int_t dedup_answer(ngx_http_request_t *r, RequestCtx *ctx) noexcept
 {
+    ctx->state = GateState::answered;
     r->headers_out.status = loc_conf(r)->dedup.status;
     r->headers_out.content_length_n = 0;
     r->header_only = 1;

@@ -50,7 +50,8 @@ struct MainConf {
 struct DedupRequest;
 
 // checking headers → reading the body → decided → answered; a request that
-// fails on its headers goes straight to answered.
+// fails on its headers goes straight to answered. A request still "reading"
+// when nginx finalizes it had its body refused by nginx itself.
 enum class GateState { checking, reading, decided, answered };
 
 // One per request; kept in a pool cleanup so that it survives the context
@@ -58,9 +59,12 @@ enum class GateState { checking, reading, decided, answered };
 struct RequestCtx {
     GateState state;
     bool monitor;
-    bool judged;  // verdict holds the gate's decision
+    bool judged;          // verdict holds the gate's decision
+    bool body_cut;        // refused before the whole body was read
+    bool error_page_set;  // the gate set r->error_page while reading
     ngx_uint_t token_id;
     ngx_shm_zone_t *zone;
+    off_t client_max_body_size;  // of the location that read the body
     Validator *validator;
     Verdict verdict;
     DedupRequest *dedup = nullptr;  // deduplication did not see the request
@@ -72,6 +76,10 @@ inline std::string_view view(const ngx_str_t &s) noexcept
 }
 
 RequestCtx *get_request_ctx(ngx_http_request_t *r) noexcept;
+
+// The context with its verdict final: a body that nginx refused while the
+// gate read it is recorded first. Null when the gate has not judged.
+const RequestCtx *judged_request_ctx(ngx_http_request_t *r) noexcept;
 
 ngx_int_t init_gate(ngx_conf_t *cf) noexcept;
 
@@ -85,7 +93,8 @@ ngx_int_t add_variables(ngx_conf_t *cf) noexcept;
 // bytes as they stream by and asks it about each accepted event; it settles
 // the entry in its own log-phase handler.
 void dedup_feed(ngx_http_request_t *r, RequestCtx *ctx, const u_char *data, size_t len) noexcept;
-// True: a duplicate to answer with dedup_answer; ctx->verdict says so.
+// True: a duplicate to answer with dedup_answer, its verdict recorded and
+// counted (monitor mode: false, the event goes on marked duplicate).
 bool dedup_check(ngx_http_request_t *r, RequestCtx *ctx) noexcept;
 ngx_int_t dedup_answer(ngx_http_request_t *r, RequestCtx *ctx) noexcept;
 DedupMark dedup_mark(const RequestCtx *ctx) noexcept;
