@@ -551,7 +551,7 @@ void init_dedup_conf(DedupConf *conf) noexcept
     conf->status = NGX_CONF_UNSET;
 }
 
-char *merge_dedup_conf(ngx_conf_t *cf, const DedupConf *prev, DedupConf *conf) noexcept
+bool merge_dedup_conf(ngx_conf_t *cf, const DedupConf *prev, DedupConf *conf) noexcept
 {
     ngx_conf_merge_ptr_value(conf->zone, prev->zone, nullptr);
     ngx_conf_merge_ptr_value(conf->key, prev->key, nullptr);
@@ -562,9 +562,9 @@ char *merge_dedup_conf(ngx_conf_t *cf, const DedupConf *prev, DedupConf *conf) n
                            "\"pbx_webhook_dedup\" names \"%V\", which no "
                            "\"pbx_webhook_dedup_zone\" declares",
                            &conf->zone->shm.name);
-        return static_cast<char *>(NGX_CONF_ERROR);
+        return false;
     }
-    return NGX_CONF_OK;
+    return true;
 }
 
 ngx_int_t add_dedup_variables(ngx_conf_t *cf) noexcept

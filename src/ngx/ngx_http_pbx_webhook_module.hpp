@@ -2,6 +2,7 @@
 
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "ngx.hpp"
 
@@ -33,7 +34,7 @@ struct LocConf {
     ngx_array_t *file_tokens;  // ngx_str_t, pbx_webhook_token_file lines in order
     ngx_str_t token_header;
     ngx_str_t token_header_lower;
-    Schema *schema;  // null: inherited, or the built-in catalog
+    Schema *schema;  // after merge: the level's own, inherited, or MainConf's catalog
     size_t max_body_size;
     ngx_uint_t max_depth;
     ngx_flag_t content_type;
@@ -45,6 +46,7 @@ struct LocConf {
 struct MainConf {
     ngx_array_t *zones;        // ngx_shm_zone_t *, every pbx_webhook_zone
     ngx_array_t *dedup_zones;  // ngx_shm_zone_t *, every pbx_webhook_dedup_zone
+    Schema *catalog;           // the built-in catalog, built with the configuration
 };
 
 struct DedupRequest;
@@ -70,6 +72,11 @@ struct RequestCtx {
     DedupRequest *dedup = nullptr;  // deduplication did not see the request
 };
 
+// Both live in the request pool, which frees them without running a
+// destructor.
+static_assert(std::is_trivially_destructible_v<RequestCtx>);
+static_assert(std::is_trivially_destructible_v<Validator>);
+
 inline std::string_view view(const ngx_str_t &s) noexcept
 {
     return {reinterpret_cast<const char *>(s.data), s.len};
@@ -85,6 +92,8 @@ ngx_int_t init_gate(ngx_conf_t *cf) noexcept;
 
 char *set_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 char *set_zone_use(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
+// Whether the zone pbx_webhook_zone_use names was declared; logs if not.
+bool check_zone_use(ngx_conf_t *cf, const LocConf *conf) noexcept;
 char *set_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 void count_judgement(const RequestCtx *ctx) noexcept;
 ngx_int_t add_variables(ngx_conf_t *cf) noexcept;
@@ -103,7 +112,8 @@ char *set_dedup_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 char *set_dedup(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 extern ngx_conf_post_t dedup_status_post;
 void init_dedup_conf(DedupConf *conf) noexcept;
-char *merge_dedup_conf(ngx_conf_t *cf, const DedupConf *prev, DedupConf *conf) noexcept;
+// False: the configuration fails (logged).
+bool merge_dedup_conf(ngx_conf_t *cf, const DedupConf *prev, DedupConf *conf) noexcept;
 ngx_int_t add_dedup_variables(ngx_conf_t *cf) noexcept;
 ngx_int_t init_dedup(ngx_conf_t *cf) noexcept;
 void render_dedup_metrics(const MainConf *mcf, std::string &text);
