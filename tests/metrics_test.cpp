@@ -138,6 +138,45 @@ TEST(Metrics, SecretIndexBeyondSlotsCountsAsZoneFull)
     EXPECT_EQ(m.requests(Result::accepted, Reason::ok), 1u);
 }
 
+TEST(Metrics, CountsMatchesOfAnySecretButTheLast)
+{
+    TestZone zone;
+    Metrics m;
+
+    auto matched = [](std::size_t token_id, std::size_t secrets) {
+        return Judgement{Result::accepted, Reason::ok, token_id, 0, "voicemail", 1, secrets};
+    };
+
+    m.count(matched(1, 1), zone.memory());  // the only secret
+    m.count(matched(2, 2), zone.memory());  // the newer of two
+    m.count(matched(1, 2), zone.memory());  // the older of two
+    m.count(matched(1, 3), zone.memory());
+    m.count(matched(2, 3), zone.memory());
+    m.count(matched(0, 2), zone.memory());  // no match
+
+    EXPECT_EQ(m.old_secret_matches(), 3u);
+}
+
+TEST(Metrics, SecretsGaugeFollowsTheLatestJudgingLocation)
+{
+    TestZone zone;
+    Metrics m;
+
+    EXPECT_EQ(m.secrets(), 0u);
+    m.count({Result::rejected, Reason::token_mismatch, 0, 0, {}, 1, 2}, zone.memory());
+    EXPECT_EQ(m.secrets(), 2u);
+    m.count({Result::accepted, Reason::ok, 1, 0, "voicemail", 1, 1}, zone.memory());
+    EXPECT_EQ(m.secrets(), 1u);
+
+    std::string text;
+    Metrics::Zone zones[] = {{"z", &m}};
+    Metrics::render(zones, 1, text);
+    auto samples = parse_exposition(text);
+
+    EXPECT_EQ(samples["pbx_webhook_secrets{zone=\"z\"}"], "1");
+    EXPECT_EQ(samples["pbx_webhook_old_secret_matches_total{zone=\"z\"}"], "0");
+}
+
 TEST(Metrics, FullZoneDegradesCountingButKeepsTotals)
 {
     TestZone zone;
@@ -253,7 +292,9 @@ TEST(Metrics, CountsDuplicatesAsResultAndByType)
     Metrics m;
 
     m.count({Result::duplicate, Reason::duplicate, 1, 10, "voicemail", 1}, zone.memory());
-    m.count({Result::accepted, Reason::ok, 1, 10, "voicemail", 1, true}, zone.memory());
+    Judgement monitored{Result::accepted, Reason::ok, 1, 10, "voicemail", 1};
+    monitored.duplicate = true;
+    m.count(monitored, zone.memory());
     m.count(accepted("voicemail"), zone.memory());
 
     EXPECT_EQ(m.requests(Result::duplicate, Reason::duplicate), 1u);

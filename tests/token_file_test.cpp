@@ -54,6 +54,27 @@ TEST(TokenFile, ShortSecretWarnsWithItsLine)
     EXPECT_FALSE(file.failed());
 }
 
+TEST(TokenFile, LineStartingWithHashIsASecretAndWarns)
+{
+    std::string text = "  # old secret below, remove after rotation\n" + long_a + "\n";
+    TokenFile file = parse_token_file(text);
+    ASSERT_EQ(file.secrets.size(), 2u);
+    EXPECT_EQ(file.secrets[0].text, "# old secret below, remove after rotation");
+    ASSERT_EQ(file.notes.size(), 1u);
+    EXPECT_EQ(file.notes[0].severity, ConfNote::warning);
+    EXPECT_EQ(file.notes[0].text,
+              "line 1: starts with \"#\", which makes it a secret, not a comment");
+    EXPECT_FALSE(file.failed());
+}
+
+TEST(TokenFile, HashInsideASecretIsNoNote)
+{
+    std::string text = long_a + "#" + long_b + "\n";
+    TokenFile file = parse_token_file(text);
+    ASSERT_EQ(file.secrets.size(), 1u);
+    EXPECT_TRUE(file.notes.empty());
+}
+
 TEST(TokenFile, FileWithoutSecretFails)
 {
     for (std::string text : {"", "\n", " \t\r\n\n  "}) {

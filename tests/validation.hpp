@@ -126,7 +126,7 @@ inline Outcome outcome_of(const pbxwebhook::Validator &validator)
     for (std::size_t i = 0; i < fields.size(); i++) {
         const pbxwebhook::EventField &f = fields[i];
         pbxwebhook::ValueShape shape = f.shape();
-        outcome.fields.push_back({std::string(f.name), std::string(f.value), shape.kind,
+        outcome.fields.push_back({std::string(f.name()), std::string(f.value()), shape.kind,
                                   shape.empty_string, shape.digits, shape.datetime});
     }
     return outcome;

@@ -67,6 +67,12 @@ TokenFile parse_token_file(std::string_view text)
         }
         file.secrets.push_back({secret, line});
 
+        if (secret.front() == '#') {
+            file.notes.push_back({ConfNote::warning, "line " + std::to_string(line)
+                                                         + ": starts with \"#\", which makes it a "
+                                                           "secret, not a comment"});
+        }
+
         std::string warning = secret_warning(secret);
         if (!warning.empty()) {
             file.notes.push_back(
