@@ -297,7 +297,7 @@ void expect_error(std::initializer_list<std::string_view> words, std::string_vie
     if (words.size() > 0) {
         EXPECT_EQ(schema.find(*words.begin()), nullptr) << "a rejected line left a rule behind";
     }
-    EXPECT_TRUE(schema.empty());
+    EXPECT_TRUE(schema.rules().empty());
 }
 
 TEST(Schema, UnknownKindIsAnErrorNamingTheKind)
@@ -351,7 +351,7 @@ TEST(Schema, EmptyTypeIsAnError)
     EXPECT_FALSE(schema.add_event({}).empty());
     EXPECT_FALSE(add(schema, {""}).empty());
     EXPECT_FALSE(add(schema, {"", "a"}).empty());
-    EXPECT_TRUE(schema.empty());
+    EXPECT_TRUE(schema.rules().empty());
 }
 
 TEST(Schema, RejectedLineCanBeCorrected)

@@ -55,9 +55,6 @@ void EventFields::reuse_for_text(void *block, std::size_t size) noexcept
     }
 }
 
-// Fields live in the allocator's memory, freed without destructors.
-static_assert(std::is_trivially_destructible_v<EventField>);
-
 bool EventFields::grow_chunks() noexcept
 {
     std::size_t used = capacity_ / chunk_fields;

@@ -141,26 +141,6 @@ void Metrics::count(const Judgement &j, const SharedMemory &memory) noexcept
     }
 }
 
-std::uint64_t Metrics::events(std::string_view type) const noexcept
-{
-    TypeCounter *t = find(type);
-    return t ? t->events.load(std::memory_order_relaxed) : 0;
-}
-
-std::uint64_t Metrics::duplicates(std::string_view type) const noexcept
-{
-    TypeCounter *t = find(type);
-    return t ? t->duplicates.load(std::memory_order_relaxed) : 0;
-}
-
-std::uint64_t Metrics::token_matches(std::size_t token_id) const noexcept
-{
-    if (token_id == 0 || token_id > token_slots) {
-        return 0;
-    }
-    return tokens_[token_id - 1].load(std::memory_order_relaxed);
-}
-
 void Metrics::render(const Zone *zones, std::size_t count, std::string &out)
 {
     constexpr std::string_view requests = "pbx_webhook_requests_total";

@@ -45,14 +45,6 @@ public:
 
     void count(const Judgement &judgement, const SharedMemory &memory) noexcept;
 
-    std::uint64_t requests(Result result, Reason reason) const noexcept
-    {
-        return requests_[static_cast<int>(result)][static_cast<int>(reason)].load(
-            std::memory_order_relaxed);
-    }
-    std::uint64_t events(std::string_view type) const noexcept;
-    std::uint64_t duplicates(std::string_view type) const noexcept;
-    std::uint64_t token_matches(std::size_t token_id) const noexcept;
     std::uint64_t bytes() const noexcept { return bytes_.load(std::memory_order_relaxed); }
     std::uint64_t zone_full() const noexcept { return zone_full_.load(std::memory_order_relaxed); }
     std::uint64_t old_secret_matches() const noexcept

@@ -22,16 +22,6 @@ std::string_view trim(std::string_view text) noexcept
 
 }  // namespace
 
-bool TokenFile::failed() const noexcept
-{
-    for (const ConfNote &note : notes) {
-        if (note.severity == ConfNote::error) {
-            return true;
-        }
-    }
-    return false;
-}
-
 std::vector<ConfNote> judge_token_file(std::uint64_t size, bool readable_by_others)
 {
     if (size > token_file_limit) {

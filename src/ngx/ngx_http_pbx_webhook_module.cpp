@@ -128,7 +128,14 @@ bool read_token_file(ngx_conf_t *cf, ngx_fd_t fd, const ngx_str_t *path, ngx_str
     }
 
     off_t size = ngx_file_size(&info);
-    if (!log_token_file_notes(cf, path, judge_token_file(size, (info.st_mode & S_IROTH) != 0))) {
+    try {
+        if (!log_token_file_notes(cf, path,
+                                  judge_token_file(size, (info.st_mode & S_IROTH) != 0))) {
+            return false;
+        }
+    } catch (const std::exception &e) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"pbx_webhook_token_file\" failed: %s",
+                           e.what());
         return false;
     }
 

@@ -150,7 +150,7 @@ Outcome run(const Setup &setup, const std::uint8_t *body, std::size_t n,
         }
         if (!more) {
             stopped = true;
-            if (!validator.decided()) {
+            if (validator.verdict().accepted()) {
                 fail("%s, %s: feed stopped without a verdict", setup.name, mode);
             }
         }
