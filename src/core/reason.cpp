@@ -28,6 +28,7 @@ constexpr ReasonRow reason_rows[] = {
     {"type_forbidden", 403},
     {"field_missing", 422},
     {"field_type", 422},
+    {"duplicate", 200},
     {"internal", 500},
 };
 

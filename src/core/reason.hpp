@@ -24,6 +24,7 @@ enum class Reason {
     type_forbidden,
     field_missing,
     field_type,
+    duplicate,  // accepted, but its key was delivered within the window
     internal,
 };
 
