@@ -362,12 +362,7 @@ ngx_int_t dedup_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v, ui
         return NGX_OK;
     }
 
-    v->data = reinterpret_cast<u_char *>(const_cast<char *>(value.data()));
-    v->len = value.size();
-    v->valid = 1;
-    v->no_cacheable = 0;
-    v->not_found = 0;
-    return NGX_OK;
+    return set_value(v, value);
 }
 
 ngx_str_t dedup_variable_name = ngx_string("pbx_webhook_dedup");

@@ -116,6 +116,8 @@ bool check_zone_use(ngx_conf_t *cf, const LocConf *conf) noexcept;
 char *set_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 void count_judgement(const RequestCtx *ctx) noexcept;
 ngx_int_t add_variables(ngx_conf_t *cf) noexcept;
+// Sets a variable's value; an empty one is "not found", the module's rule.
+ngx_int_t set_value(ngx_http_variable_value_t *v, std::string_view value) noexcept;
 
 // Deduplication (ngx_http_pbx_webhook_dedup.cpp). The gate feeds it the body
 // bytes as they stream by and asks it about each accepted event; it settles

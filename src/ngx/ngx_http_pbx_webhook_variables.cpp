@@ -11,6 +11,8 @@ namespace {
 constexpr std::string_view event_prefix = "pbx_event_";
 constexpr std::string_view masked_prefix = "pbx_masked_";
 
+}  // namespace
+
 // One rule for every variable of the module: nothing to show is "not
 // found" (logged "-"), never an empty string.
 ngx_int_t set_value(ngx_http_variable_value_t *v, std::string_view value) noexcept
@@ -26,6 +28,8 @@ ngx_int_t set_value(ngx_http_variable_value_t *v, std::string_view value) noexce
     v->not_found = 0;
     return NGX_OK;
 }
+
+namespace {
 
 const RequestCtx *judged_ctx(ngx_http_request_t *r) noexcept
 {
@@ -90,21 +94,27 @@ ngx_int_t version_variable(ngx_http_request_t *, ngx_http_variable_value_t *v, u
     return set_value(v, PBX_WEBHOOK_VERSION);
 }
 
-ngx_int_t event_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
-                         uintptr_t data) noexcept
+// The top-level field a prefix variable ($pbx_event_NAME, $pbx_masked_NAME)
+// names; null when there is none.
+const EventField *named_field(ngx_http_request_t *r, uintptr_t data,
+                              std::string_view prefix) noexcept
 {
     const ngx_str_t *name = reinterpret_cast<const ngx_str_t *>(data);
     const RequestCtx *ctx = get_request_ctx(r->main);
 
     if (ctx == nullptr || ctx->validator == nullptr) {
-        v->not_found = 1;
-        return NGX_OK;
+        return nullptr;
     }
 
     std::string_view field_name = view(*name);
-    field_name.remove_prefix(event_prefix.size());
+    field_name.remove_prefix(prefix.size());
+    return ctx->validator->fields().find(field_name);
+}
 
-    const EventField *field = ctx->validator->fields().find(field_name);
+ngx_int_t event_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
+                         uintptr_t data) noexcept
+{
+    const EventField *field = named_field(r, data, event_prefix);
     if (field == nullptr) {
         v->not_found = 1;
         return NGX_OK;
@@ -128,18 +138,7 @@ ngx_int_t event_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
 ngx_int_t masked_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
                           uintptr_t data) noexcept
 {
-    const ngx_str_t *name = reinterpret_cast<const ngx_str_t *>(data);
-    const RequestCtx *ctx = get_request_ctx(r->main);
-
-    if (ctx == nullptr || ctx->validator == nullptr) {
-        v->not_found = 1;
-        return NGX_OK;
-    }
-
-    std::string_view field_name = view(*name);
-    field_name.remove_prefix(masked_prefix.size());
-
-    const EventField *field = ctx->validator->fields().find(field_name);
+    const EventField *field = named_field(r, data, masked_prefix);
     if (field == nullptr) {
         v->not_found = 1;
         return NGX_OK;
