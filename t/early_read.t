@@ -37,6 +37,7 @@ my $locations = <<'EOF';
         location /hook {
             pbx_webhook on;
             proxy_pass http://127.0.0.1:%%BACKEND%%;
+            add_header X-Body-File $request_body_file;
         }
 
         location /small {
@@ -51,7 +52,7 @@ my $locations = <<'EOF';
         }
 
         location = /metrics {
-            pbx_webhook_metrics hooks;
+            pbx_webhook_metrics;
         }
 EOF
 
@@ -109,8 +110,15 @@ sub send_to {
     my $tid = ++$id;
     my $r;
     if ($via eq 'h2') {
-        $r = $t->h2(port => $t->port("${server}_h2"), path => '/hook', token => $SECRET, %req,
-            headers => [['X-Test-Id', $tid]]);
+        # not curl: it drops an answer that comes before it sent the body
+        my $h = $t->h2_connect(port => $t->port("${server}_h2"));
+        my @headers = (['content-type', 'application/json'], ['x-test-id', $tid]);
+        push @headers, ['x-pbx-token', $req{token} // $SECRET] unless exists $req{token}
+            && !defined $req{token};
+        push @headers, ['content-length', length $req{body}] if defined $req{body};
+        $r = $h->response($h->request(path => $req{path} // '/hook', body => $req{body},
+            headers => \@headers));
+        $h->close;
     } else {
         $r = $t->post(port => $t->port($server), path => '/hook', token => $SECRET, %req,
             id => $tid);
@@ -140,8 +148,9 @@ sub same {
             }
             is($e->{result}, $result, "$server: result $result");
             if ($status == 200) {
-                is($r->{headers}{'x-backend-body-sha256'}, sha256_hex($req{body} // ''),
-                    "$server: backend got the same bytes");
+                my $sha = sha256_hex($req{body} // '');
+                ok(($r->{headers}{'x-backend-body-sha256'} // '') eq $sha
+                    || $r->{body} =~ /^sha256 $sha$/m, "$server: backend got the same bytes");
             } else {
                 ok(!exists $r->{headers}{'x-backend-seq'}, "$server: not passed on");
             }
@@ -152,8 +161,16 @@ sub same {
 same('in memory, good event', 200, 'ok', body => $good, servers => ['early']);
 same('8 KB in memory', 200, 'ok', body => $big, servers => ['early']);
 same('8 KB in a temp file', 200, 'ok', body => $big, servers => ['spill']);
-ok(scalar $t->error_log_grep(qr/a client request body is buffered to a temporary file/),
-    'the spill server wrote bodies to temp files');
+
+# nginx logs no "buffered to a temporary file" for a body read early
+subtest 'where the bodies were: a temp file on the spill server, memory on the early one' => sub {
+    my ($r) = send_to('normal', body => $big);
+    ($r) = send_to('spill', body => $big);
+    like($r && $r->{headers}{'x-body-file'} // '', qr/client_body_temp/, 'spill: temp file');
+    ($r) = send_to('normal', body => $big);
+    ($r) = send_to('early', body => $big);
+    ok($r && !defined $r->{headers}{'x-body-file'}, 'early: in memory');
+};
 
 same('wrong token', 401, 'token_mismatch', token => $WRONG, body => $good);
 same('no token', 401, 'token_missing', token => undef, body => $good);
@@ -195,7 +212,9 @@ subtest 'metrics count as on the normal server' => sub {
     my (%normal, %early);
     for (split /\n/, $r ? $r->{body} : '') {
         my ($name, $labels, $value) = /^(pbx_webhook_\w+)\{(.*)\}\s+(\S+)$/ or next;
-        next if $name =~ /timestamp/;
+        # The validator counts a rejected body's bytes up to the last whole
+        # piece it was fed, so that count depends on how nginx split it.
+        next if $name =~ /timestamp|validated_bytes/;
         my ($zone) = $labels =~ /zone="hooks_(\w+)"/ or next;
         my $series = $name . '{' . join(',', grep { !/^zone=/ } split /,/, $labels) . '}';
         ($zone eq 'normal' ? \%normal : \%early)->{$series} += $value;
