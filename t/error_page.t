@@ -1,9 +1,8 @@
 #!/usr/bin/perl
 
-# Answers are nginx's own error responses, so error_page reshapes them; the
-# variables survive the internal redirect and the gate runs once per request
-# (the redirect targets below have pbx_webhook on too: had the gate run again
-# it would have judged a request whose body was already read, or a GET).
+# Answers are nginx's own error responses, so error_page reshapes them into
+# targets without the gate; the variables survive the internal redirect and
+# the gate judges once per request (t/redirect.t: targets with the gate on).
 
 use strict;
 use warnings;
@@ -35,17 +34,14 @@ http {
         }
 
         location @ack {
-            pbx_webhook on;
             return 202 "ack $pbx_webhook_result $pbx_webhook_reason $pbx_event_type\n";
         }
 
         location @denied {
-            pbx_webhook on;
             return 403 "denied $pbx_webhook_reason\n";
         }
 
         location = /bad {
-            pbx_webhook on;
             return 200 "bad $request_method $pbx_webhook_reason [$pbx_webhook_detail]\n";
         }
 

@@ -17,6 +17,7 @@ constexpr ReasonRow reason_rows[] = {
     {"token_mismatch", 401},
     {"content_type", 415},
     {"body_too_large", 413},
+    {"body_incomplete", 400},
     {"body_empty", 400},
     {"json_syntax", 400},
     {"json_too_deep", 400},

@@ -13,6 +13,7 @@ enum class Reason {
     token_mismatch,
     content_type,
     body_too_large,
+    body_incomplete,
     body_empty,
     json_syntax,
     json_too_deep,

@@ -2,6 +2,7 @@
 
 #include <new>
 
+#include "body_refusal.hpp"
 #include "media_type.hpp"
 
 namespace pbxwebhook {
@@ -27,7 +28,10 @@ RequestCtx *create_ctx(ngx_http_request_t *r, const LocConf *lcf) noexcept
     }
     cln->handler = ctx_anchor;
 
-    RequestCtx *ctx = new (cln->data) RequestCtx{GateState::checking, lcf->mode == gate_monitor, false, 0, lcf->zone, nullptr, {}};
+    RequestCtx *ctx = new (cln->data) RequestCtx{};
+    ctx->state = GateState::checking;
+    ctx->monitor = lcf->mode == gate_monitor;
+    ctx->zone = lcf->zone;
     ngx_http_set_ctx(r, ctx, ngx_http_pbx_webhook_module);
     return ctx;
 }
@@ -44,32 +48,46 @@ void log_verdict(ngx_http_request_t *r, const RequestCtx *ctx) noexcept
                   reason.size(), reason.data(), detail.size(), detail.data());
 }
 
+// Records a verdict, counts it once and logs a refusal.
+void record(ngx_http_request_t *r, RequestCtx *ctx, const Verdict &verdict) noexcept
+{
+    ctx->verdict = verdict;
+    ctx->judged = true;
+
+    count_judgement(ctx);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "pbx_webhook verdict: %d %s",
+                   verdict.status(), reason_name(verdict.reason()).data());
+
+    if (!verdict.accepted()) {
+        log_verdict(r, ctx);
+    }
+}
+
 // Records a verdict. Returns what the gate's phase should do with it:
 // NGX_DECLINED to go on, or the status that answers the request.
 ngx_int_t decide(ngx_http_request_t *r, RequestCtx *ctx, const Verdict &verdict) noexcept
 {
-    ctx->verdict = verdict;
-    ctx->judged = true;
+    record(r, ctx, verdict);
     ctx->state = GateState::decided;
 
-    count_judgement(ctx);
-
-    if (verdict.accepted()) {
+    if (verdict.accepted() || ctx->monitor) {
         return NGX_DECLINED;
     }
-
-    log_verdict(r, ctx);
-    return ctx->monitor ? NGX_DECLINED : verdict.status();
+    return verdict.status();
 }
 
-// Answers a rejected request here and now, so that nothing later in the
-// phases (rewrite directives, access modules under "satisfy any") can
-// overrule the gate.
-ngx_int_t answer(ngx_http_request_t *r, ngx_int_t rc) noexcept
+// The gate answers the request itself, by nginx's own error response, so
+// that error_page can reshape it.
+ngx_int_t answer(ngx_http_request_t *r, RequestCtx *ctx, ngx_int_t rc) noexcept
 {
+    ctx->state = GateState::answered;
+
     if (rc == NGX_DECLINED) {
         return NGX_DECLINED;
     }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "pbx_webhook answers %i", rc);
 
     if (rc == NGX_HTTP_NOT_ALLOWED) {
         ngx_table_elt_t *allow =
@@ -83,6 +101,72 @@ ngx_int_t answer(ngx_http_request_t *r, ngx_int_t rc) noexcept
 
     ngx_http_finalize_request(r, rc);
     return NGX_DONE;
+}
+
+// A request refused part-way through its body may still be sent on by an
+// error_page target that proxies: it must not go with a Content-Length
+// whose bytes never come, nor with the part read so far.
+void drop_unjudged_body(ngx_http_request_t *r) noexcept
+{
+    r->headers_in.content_length_n = 0;
+    r->headers_in.content_length = nullptr;
+    r->headers_in.chunked = 0;
+
+    if (r->request_body != nullptr) {
+        r->request_body->bufs = nullptr;
+        r->request_body->temp_file = nullptr;
+        r->request_body->rest = 0;
+    }
+}
+
+// While the gate reads the body, nginx's own refusals of it (a broken
+// chunked body, client_max_body_size, an HTTP/2 stream error) skip
+// error_page: an error_page target would see a body nobody judged, and
+// nginx's status would be lost to the redirect.
+void hold_error_pages(ngx_http_request_t *r, RequestCtx *ctx) noexcept
+{
+    if (!ctx->monitor && !r->error_page) {
+        r->error_page = 1;
+        ctx->error_page_set = true;
+    }
+}
+
+void release_error_pages(ngx_http_request_t *r, RequestCtx *ctx) noexcept
+{
+    if (ctx->error_page_set) {
+        r->error_page = 0;
+        ctx->error_page_set = false;
+    }
+}
+
+// nginx refused the body while the gate read it: the status nginx answered,
+// or, where an error_page "=" replaced it, the one it must have been.
+int refusal_status(ngx_http_request_t *r, const RequestCtx *ctx) noexcept
+{
+    if (r->err_status >= NGX_HTTP_BAD_REQUEST) {
+        return static_cast<int>(r->err_status);
+    }
+    if (r->headers_out.status >= NGX_HTTP_BAD_REQUEST && !r->internal) {
+        return static_cast<int>(r->headers_out.status);
+    }
+
+    off_t max = ctx->client_max_body_size;
+    ngx_http_request_body_t *rb = r->request_body;
+    if (max != 0 && rb != nullptr && rb->chunked != nullptr
+        && max - r->headers_in.content_length_n < rb->chunked->size)
+    {
+        return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
+    return NGX_HTTP_BAD_REQUEST;
+}
+
+// The error pages stay held: nginx's refusal is answered by nginx.
+void record_refused_body(ngx_http_request_t *r, RequestCtx *ctx) noexcept
+{
+    ctx->monitor = false;
+    ctx->body_cut = true;
+    ctx->state = GateState::answered;
+    record(r, ctx, body_refused_by_nginx(refusal_status(r, ctx)));
 }
 
 ngx_int_t check_headers(ngx_http_request_t *r, const LocConf *lcf, RequestCtx *ctx) noexcept
@@ -153,6 +237,7 @@ void body_read(ngx_http_request_t *r) noexcept
     RequestCtx *ctx = get_request_ctx(r);
 
     if (ctx != nullptr && ctx->state == GateState::reading) {
+        release_error_pages(r, ctx);
         decide(r, ctx, ctx->validator->finish());
     }
 
@@ -160,13 +245,48 @@ void body_read(ngx_http_request_t *r) noexcept
     ngx_http_core_run_phases(r);
 }
 
+// nginx threw the body away before the gate met the request (a
+// Content-Length over client_max_body_size, then error_page into this
+// location; a handler that discarded it): there is nothing left to judge.
+bool body_discarded(ngx_http_request_t *r) noexcept
+{
+    if (r->discard_body) {
+        return true;
+    }
+#if (NGX_HTTP_V2)
+    if (r->stream != nullptr && r->stream->skip_data) {
+        return true;
+    }
+#endif
+    ngx_table_elt_t *declared = r->headers_in.content_length;
+    if (declared == nullptr || r->headers_in.chunked) {
+        return false;
+    }
+    off_t length = ngx_atoof(declared->value.data, declared->value.len);
+    return length > 0 && r->headers_in.content_length_n < length;
+}
+
+int discarded_body_status(ngx_http_request_t *r) noexcept
+{
+    if (r->err_status >= NGX_HTTP_BAD_REQUEST) {
+        return static_cast<int>(r->err_status);
+    }
+    ngx_http_core_loc_conf_t *clcf = static_cast<ngx_http_core_loc_conf_t *>(
+        ngx_http_get_module_loc_conf(r, ngx_http_core_module));
+    ngx_table_elt_t *declared = r->headers_in.content_length;
+    if (declared != nullptr && clcf->client_max_body_size
+        && ngx_atoof(declared->value.data, declared->value.len) > clcf->client_max_body_size)
+    {
+        return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
+    return NGX_HTTP_BAD_REQUEST;
+}
+
 ngx_int_t start_reading(ngx_http_request_t *r, const LocConf *lcf, RequestCtx *ctx) noexcept
 {
     void *memory = ngx_palloc(r->pool, sizeof(Validator));
     if (memory == nullptr) {
-        ngx_int_t rc = decide(r, ctx, Verdict::reject(Reason::internal, "out of memory"));
-        ctx->state = GateState::answered;
-        return answer(r, rc);
+        return answer(r, ctx, decide(r, ctx, Verdict::reject(Reason::internal, "out of memory")));
     }
     ctx->validator = new (memory)
         Validator(lcf->schema ? *lcf->schema : Schema::catalog(),
@@ -174,78 +294,126 @@ ngx_int_t start_reading(ngx_http_request_t *r, const LocConf *lcf, RequestCtx *c
                   Allocator{pool_allocate, r->pool});
     ctx->state = GateState::reading;
 
+    ngx_http_core_loc_conf_t *clcf = static_cast<ngx_http_core_loc_conf_t *>(
+        ngx_http_get_module_loc_conf(r, ngx_http_core_module));
+    ctx->client_max_body_size = clcf->client_max_body_size;
+    hold_error_pages(r, ctx);
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "pbx_webhook reads the body");
+
     ngx_int_t rc = ngx_http_read_client_request_body(r, body_read);
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-        ctx->state = GateState::answered;
-        return answer(r, rc);
+        if (ctx->state == GateState::reading) {
+            // nginx refused the body before the gate saw its end.
+            r->err_status = rc;
+            record_refused_body(r, ctx);
+            return answer(r, ctx, rc);
+        }
+        release_error_pages(r, ctx);
+        return answer(r, ctx, rc);
     }
 
     ngx_http_finalize_request(r, NGX_DONE);
     return NGX_DONE;
 }
 
-ngx_int_t gate_handler(ngx_http_request_t *r) noexcept
+ngx_int_t judge_new_request(ngx_http_request_t *r, const LocConf *lcf) noexcept
 {
-    const LocConf *lcf =
-        static_cast<LocConf *>(ngx_http_get_module_loc_conf(r, ngx_http_pbx_webhook_module));
-
-    if (lcf->mode == gate_off || r != r->main) {
-        return NGX_DECLINED;
+    RequestCtx *ctx = create_ctx(r, lcf);
+    if (ctx == nullptr) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_int_t rc;
-    RequestCtx *ctx = get_request_ctx(r);
-
-    if (ctx != nullptr) {
-        switch (ctx->state) {
-        case GateState::decided:
-            // The body has been read and judged: answer once.
-            ctx->state = GateState::answered;
-            return answer(r, (ctx->verdict.accepted() || ctx->monitor) ? NGX_DECLINED
-                                                                         : ctx->verdict.status());
-        case GateState::answered:
-            // An internal redirect (error_page, try_files) brought the
-            // request back: the gate has spoken and never runs twice.
-            return NGX_DECLINED;
-        case GateState::reading:
-            // Only an internal redirect gets here mid-body: nginx itself
-            // refused the body (bad chunk, client_max_body_size) and an
-            // error_page took over. Let that page be served.
-            if (r->internal) {
-                ctx->state = GateState::answered;
-                return NGX_DECLINED;
-            }
-            return NGX_DONE;
-        case GateState::checking:
-            break;
-        }
-    } else {
-        if (r->request_body != nullptr) {
-            // Someone read the body before the gate could see it: fail
-            // closed rather than pass an unchecked event.
-            ctx = create_ctx(r, lcf);
-            if (ctx == nullptr) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-            rc = decide(r, ctx,
-                        Verdict::reject(Reason::internal, "request body was read before the gate"));
-            ctx->state = GateState::answered;
-            return answer(r, rc);
-        }
-
-        ctx = create_ctx(r, lcf);
-        if (ctx == nullptr) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+    if (r->request_body != nullptr) {
+        // Someone read the body before the gate could see it: fail
+        // closed rather than pass an unchecked event.
+        return answer(r, ctx,
+                      decide(r, ctx,
+                             Verdict::reject(Reason::internal,
+                                             "request body was read before the gate")));
     }
 
-    rc = check_headers(r, lcf, ctx);
+    ngx_int_t rc = check_headers(r, lcf, ctx);
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "pbx_webhook headers judged: %i",
+                   rc);
     if (rc != NGX_AGAIN) {
-        ctx->state = GateState::answered;
-        return answer(r, rc);
+        return answer(r, ctx, rc);
+    }
+
+    if (body_discarded(r)) {
+        ctx->body_cut = true;
+        ngx_int_t status = discarded_body_status(r);
+        ngx_int_t verdict_rc = decide(r, ctx, body_refused_by_nginx(static_cast<int>(status)));
+        return answer(r, ctx, verdict_rc == NGX_DECLINED ? NGX_DECLINED : status);
     }
 
     return start_reading(r, lcf, ctx);
+}
+
+// The request comes back to the gate's phase after it was judged: the body
+// read and its verdict ready, or an internal redirect (error_page,
+// try_files, "rewrite ... last") into this or another location. A location
+// where the gate is on passes only what the gate accepted; the verdict is
+// never made, counted or logged twice.
+ngx_int_t judge_again(ngx_http_request_t *r, const LocConf *lcf, RequestCtx *ctx) noexcept
+{
+    switch (ctx->state) {
+    case GateState::decided:
+        return answer(r, ctx,
+                      (ctx->verdict.accepted() || ctx->monitor) ? NGX_DECLINED
+                                                                : ctx->verdict.status());
+    case GateState::reading:
+        if (!r->internal) {
+            return NGX_DONE;
+        }
+        // An error_page took over while the body was being read: nginx
+        // refused the body (a monitor location keeps error_page for it).
+        record_refused_body(r, ctx);
+        break;
+    case GateState::checking:
+        // Never left half-judged; should it be, it is not accepted.
+        record(r, ctx, Verdict::reject(Reason::internal, "request left unjudged"));
+        ctx->state = GateState::answered;
+        break;
+    case GateState::answered:
+        break;
+    }
+
+    bool passed = ctx->verdict.accepted() || ctx->monitor;
+
+    if (!passed && ctx->body_cut) {
+        drop_unjudged_body(r);
+    }
+
+    if (lcf->mode != gate_on || ctx->verdict.accepted()) {
+        return NGX_DECLINED;
+    }
+
+    // Refused before, or would have been in a monitor location: refused here.
+    ctx->monitor = false;
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "pbx_webhook answers %d again", ctx->verdict.status());
+    ngx_http_finalize_request(r, ctx->verdict.status());
+    return NGX_DONE;
+}
+
+ngx_int_t gate_handler(ngx_http_request_t *r) noexcept
+{
+    if (r != r->main) {
+        return NGX_DECLINED;
+    }
+
+    const LocConf *lcf =
+        static_cast<LocConf *>(ngx_http_get_module_loc_conf(r, ngx_http_pbx_webhook_module));
+    RequestCtx *ctx = get_request_ctx(r);
+
+    if (ctx != nullptr) {
+        return judge_again(r, lcf, ctx);
+    }
+    if (lcf->mode == gate_off) {
+        return NGX_DECLINED;
+    }
+    return judge_new_request(r, lcf);
 }
 
 ngx_int_t body_filter(ngx_http_request_t *r, ngx_chain_t *in) noexcept
@@ -271,6 +439,8 @@ ngx_int_t body_filter(ngx_http_request_t *r, ngx_chain_t *in) noexcept
 
             if (rc != NGX_DECLINED) {
                 ctx->state = GateState::answered;
+                ctx->body_cut = true;
+                release_error_pages(r, ctx);
                 return rc;
             }
             // Monitoring: the body still goes through, unparsed.
@@ -279,6 +449,17 @@ ngx_int_t body_filter(ngx_http_request_t *r, ngx_chain_t *in) noexcept
     }
 
     return next_body_filter(r, in);
+}
+
+// Counts and records a refusal by nginx that no error_page brought back
+// to the gate; the access log has already asked for it through the
+// variables, which record it first.
+ngx_int_t log_handler(ngx_http_request_t *r) noexcept
+{
+    if (r == r->main) {
+        judged_request_ctx(r);
+    }
+    return NGX_OK;
 }
 
 }  // namespace
@@ -299,6 +480,22 @@ RequestCtx *get_request_ctx(ngx_http_request_t *r) noexcept
     return ctx;
 }
 
+const RequestCtx *judged_request_ctx(ngx_http_request_t *r) noexcept
+{
+    RequestCtx *ctx = get_request_ctx(r->main);
+    if (ctx == nullptr) {
+        return nullptr;
+    }
+    // Still reading once nginx has a status for the request: nginx refused
+    // the body (or the client left) before the gate saw its end.
+    if (ctx->state == GateState::reading
+        && (r->main->err_status != 0 || r->main->headers_out.status != 0))
+    {
+        record_refused_body(r->main, ctx);
+    }
+    return ctx->judged ? ctx : nullptr;
+}
+
 ngx_int_t init_gate(ngx_conf_t *cf) noexcept
 {
     ngx_http_core_main_conf_t *cmcf = static_cast<ngx_http_core_main_conf_t *>(
@@ -313,6 +510,13 @@ ngx_int_t init_gate(ngx_conf_t *cf) noexcept
         return NGX_ERROR;
     }
     *h = gate_handler;
+
+    h = static_cast<ngx_http_handler_pt *>(
+        ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers));
+    if (h == nullptr) {
+        return NGX_ERROR;
+    }
+    *h = log_handler;
 
     next_body_filter = ngx_http_top_request_body_filter;
     ngx_http_top_request_body_filter = body_filter;

@@ -37,7 +37,8 @@ struct MainConf {
 };
 
 // checking headers → reading the body → decided → answered; a request that
-// fails on its headers goes straight to answered.
+// fails on its headers goes straight to answered. A request still "reading"
+// when nginx finalizes it had its body refused by nginx itself.
 enum class GateState { checking, reading, decided, answered };
 
 // One per request; kept in a pool cleanup so that it survives the context
@@ -45,9 +46,12 @@ enum class GateState { checking, reading, decided, answered };
 struct RequestCtx {
     GateState state;
     bool monitor;
-    bool judged;  // verdict holds the gate's decision
+    bool judged;          // verdict holds the gate's decision
+    bool body_cut;        // refused before the whole body was read
+    bool error_page_set;  // the gate set r->error_page while reading
     ngx_uint_t token_id;
     ngx_shm_zone_t *zone;
+    off_t client_max_body_size;  // of the location that read the body
     Validator *validator;
     Verdict verdict;
 };
@@ -58,6 +62,10 @@ inline std::string_view view(const ngx_str_t &s) noexcept
 }
 
 RequestCtx *get_request_ctx(ngx_http_request_t *r) noexcept;
+
+// The context with its verdict final: a body that nginx refused while the
+// gate read it is recorded first. Null when the gate has not judged.
+const RequestCtx *judged_request_ctx(ngx_http_request_t *r) noexcept;
 
 ngx_int_t init_gate(ngx_conf_t *cf) noexcept;
 

@@ -21,8 +21,7 @@ ngx_int_t set_value(ngx_http_variable_value_t *v, std::string_view value) noexce
 
 const RequestCtx *judged_ctx(ngx_http_request_t *r) noexcept
 {
-    const RequestCtx *ctx = get_request_ctx(r->main);
-    return (ctx != nullptr && ctx->judged) ? ctx : nullptr;
+    return judged_request_ctx(r);
 }
 
 ngx_int_t result_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t) noexcept
