@@ -28,7 +28,9 @@ http {
     }
 }
 EOF
-plan skip_all => 'this nginx has no client_body_early_read' if $status != 0;
+plan skip_all => 'this nginx has no client_body_early_read'
+    if $out =~ /unknown directive "client_body_early_read"/;
+BAIL_OUT("nginx -t failed: $out") if $status != 0;
 
 my $locations = <<'EOF';
         pbx_webhook_token %%SECRET%%;
@@ -48,6 +50,16 @@ my $locations = <<'EOF';
 
         location /monitor {
             pbx_webhook monitor;
+            proxy_pass http://127.0.0.1:%%BACKEND%%;
+        }
+
+        location /ep {
+            pbx_webhook on;
+            error_page 401 422 = /fallback;
+            proxy_pass http://127.0.0.1:%%BACKEND%%;
+        }
+
+        location = /fallback {
             proxy_pass http://127.0.0.1:%%BACKEND%%;
         }
 
@@ -205,6 +217,23 @@ same('monitor, wrong token', 200, 'token_mismatch', path => '/monitor', token =>
     body => $good, result => 'would_reject');
 same('monitor, unknown type in a temp file', 200, 'type_unknown', path => '/monitor',
     body => event(type => 'nope', pad => 'x' x 8000), result => 'would_reject');
+
+# error_page into a location that proxies: what goes on of a refused body
+for my $case (['wrong token', token => $WRONG, body => $good],
+    ['unknown type', body => event(type => 'nope')])
+{
+    my ($name, %req) = @$case;
+    subtest "error_page after a refusal, $name: the backend gets what it gets normally" => sub {
+        for my $server (qw(early spill)) {
+            my ($nr, $ne) = send_to('normal', path => '/ep', %req);
+            my ($r, $e) = send_to($server, path => '/ep', %req);
+            is($r && $r->{status}, $nr && $nr->{status}, "$server: status as on normal");
+            is($e->{reason}, $ne->{reason}, "$server: reason as on normal");
+            is($r->{headers}{'x-backend-body-length'}, $nr->{headers}{'x-backend-body-length'},
+                "$server: the backend got as many body bytes as from normal");
+        }
+    };
+}
 
 subtest 'metrics count as on the normal server' => sub {
     my $r = $t->post(port => $t->port('normal'), method => 'GET', path => '/metrics');

@@ -4,6 +4,7 @@
 
 #include "body_refusal.hpp"
 #include "media_type.hpp"
+#include "ngx_http_pbx_webhook_early_body.hpp"
 
 namespace pbxwebhook {
 
@@ -223,7 +224,11 @@ ngx_int_t check_headers(ngx_http_request_t *r, const LocConf *lcf, RequestCtx *c
         }
     }
 
-    if (r->headers_in.content_length_n > static_cast<off_t>(lcf->max_body_size)) {
+    // A chunked body has no declared length; the one nginx counts while it
+    // reads one early is not the client's.
+    if (!r->headers_in.chunked
+        && r->headers_in.content_length_n > static_cast<off_t>(lcf->max_body_size))
+    {
         return decide(r, ctx,
                       body_too_large(static_cast<std::size_t>(r->headers_in.content_length_n),
                                      lcf->max_body_size));
@@ -282,16 +287,23 @@ int discarded_body_status(ngx_http_request_t *r) noexcept
     return NGX_HTTP_BAD_REQUEST;
 }
 
-ngx_int_t start_reading(ngx_http_request_t *r, const LocConf *lcf, RequestCtx *ctx) noexcept
+Validator *new_validator(ngx_http_request_t *r, const LocConf *lcf) noexcept
 {
     void *memory = ngx_palloc(r->pool, sizeof(Validator));
     if (memory == nullptr) {
+        return nullptr;
+    }
+    return new (memory) Validator(lcf->schema ? *lcf->schema : Schema::catalog(),
+                                  Limits{lcf->max_body_size, static_cast<unsigned>(lcf->max_depth)},
+                                  Allocator{pool_allocate, r->pool});
+}
+
+ngx_int_t start_reading(ngx_http_request_t *r, const LocConf *lcf, RequestCtx *ctx) noexcept
+{
+    ctx->validator = new_validator(r, lcf);
+    if (ctx->validator == nullptr) {
         return answer(r, ctx, decide(r, ctx, Verdict::reject(Reason::internal, "out of memory")));
     }
-    ctx->validator = new (memory)
-        Validator(lcf->schema ? *lcf->schema : Schema::catalog(),
-                  Limits{lcf->max_body_size, static_cast<unsigned>(lcf->max_depth)},
-                  Allocator{pool_allocate, r->pool});
     ctx->state = GateState::reading;
 
     ngx_http_core_loc_conf_t *clcf = static_cast<ngx_http_core_loc_conf_t *>(
@@ -324,8 +336,22 @@ ngx_int_t judge_new_request(ngx_http_request_t *r, const LocConf *lcf) noexcept
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (r->request_body != nullptr && early_body_whole(r)) {
+        // nginx read the whole body before it chose the location
+        // (client_body_early_read): the gate judges what nginx holds.
+        ngx_int_t rc = check_headers(r, lcf, ctx);
+        if (rc == NGX_AGAIN) {
+            ctx->validator = new_validator(r, lcf);
+            rc = decide(r, ctx, ctx->validator != nullptr
+                                    ? judge_early_body(r, *ctx->validator)
+                                    : Verdict::reject(Reason::internal, "out of memory"));
+        }
+        // A refused body goes on nowhere, as one the gate cut short.
+        ctx->body_cut = !ctx->verdict.accepted();
+        return answer(r, ctx, rc);
+    }
     if (r->request_body != nullptr) {
-        // Someone read the body before the gate could see it: fail
+        // Someone is reading the body before the gate could see it: fail
         // closed rather than pass an unchecked event.
         return answer(r, ctx,
                       decide(r, ctx,
