@@ -76,6 +76,7 @@ http {
     pbx_webhook_zone hooks_normal 1m;
     pbx_webhook_zone hooks_early 1m;
     pbx_webhook_zone hooks_spill 1m;
+    pbx_webhook_zone hooks_cap 1m;
 
     server {
         listen 127.0.0.1:%%PORT_normal%%;
@@ -100,9 +101,21 @@ LOCATIONS_early
         client_body_buffer_size 1k;
 LOCATIONS_spill
     }
+
+    # nginx refuses a body over client_max_body_size while it reads it
+    # early, and error_page brings the request to the gate
+    server {
+        listen 127.0.0.1:%%PORT_cap%%;
+        listen 127.0.0.1:%%PORT_cap_h2%% http2;
+        lingering_timeout 1s;
+        client_body_early_read 1;
+        client_max_body_size 2k;
+        error_page 413 /hook;
+LOCATIONS_cap
+    }
 }
 EOF
-for my $server (qw(normal early spill)) {
+for my $server (qw(normal early spill cap)) {
     $config =~ s/^LOCATIONS_$server\n/$locations =~ s{zone_use hooks;}{zone_use hooks_$server;}r/me;
 }
 
@@ -235,6 +248,17 @@ for my $case (['wrong token', token => $WRONG, body => $good],
     };
 }
 
+subtest 'nginx refuses a body read early, error_page into the gate' => sub {
+    for my $req ([chunked => [500]], [via => 'h2'], []) {
+        my $how = $req->[0] // 'Content-Length';
+        my ($r, $e) = send_to('cap', body => $big, @$req);
+        is($r && $r->{status}, 413, "$how: 413");
+        is($e->{reason}, 'body_too_large', "$how: body_too_large");
+        ok(!exists $r->{headers}{'x-backend-seq'}, "$how: not passed on");
+    }
+    ok(!$t->error_log_grep(qr/\[alert\]/), 'no [alert]');
+};
+
 subtest 'metrics count as on the normal server' => sub {
     my $r = $t->post(port => $t->port('normal'), method => 'GET', path => '/metrics');
     is($r && $r->{status}, 200, 'metrics');
@@ -244,7 +268,7 @@ subtest 'metrics count as on the normal server' => sub {
         # The validator counts a rejected body's bytes up to the last whole
         # piece it was fed, so that count depends on how nginx split it.
         next if $name =~ /timestamp|validated_bytes/;
-        my ($zone) = $labels =~ /zone="hooks_(\w+)"/ or next;
+        my ($zone) = $labels =~ /zone="hooks_(normal|early|spill)"/ or next;
         my $series = $name . '{' . join(',', grep { !/^zone=/ } split /,/, $labels) . '}';
         ($zone eq 'normal' ? \%normal : \%early)->{$series} += $value;
     }

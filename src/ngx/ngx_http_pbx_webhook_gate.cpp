@@ -336,10 +336,18 @@ ngx_int_t judge_new_request(ngx_http_request_t *r, const LocConf *lcf) noexcept
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (r->request_body != nullptr && early_body_whole(r)) {
-        // nginx read the whole body before it chose the location
-        // (client_body_early_read): the gate judges what nginx holds.
+    if (r->request_body != nullptr
+        && (early_body_whole(r) || r->err_status >= NGX_HTTP_BAD_REQUEST))
+    {
+        // nginx read the body before it chose the location
+        // (client_body_early_read): the gate judges what nginx holds; or
+        // nginx refused it there and an error_page brought the request here.
         ngx_int_t rc = check_headers(r, lcf, ctx);
+        if (rc == NGX_AGAIN && !early_body_whole(r)) {
+            ctx->body_cut = true;
+            rc = decide(r, ctx, body_refused_by_nginx(static_cast<int>(r->err_status)));
+            return answer(r, ctx, rc == NGX_DECLINED ? NGX_DECLINED : r->err_status);
+        }
         if (rc == NGX_AGAIN) {
             ctx->validator = new_validator(r, lcf);
             rc = decide(r, ctx, ctx->validator != nullptr
