@@ -306,7 +306,7 @@ run against the same variant. wrk, the variant and the backend share the machine
 - **lua** (`bench/lua/pbx_gate.lua`): `access_by_lua_block` with `ngx.req.read_body()`,
   `cjson.safe.decode`, the same checks, `ngx.exit(401 | 400 | 422)`; then `proxy_pass`.
 
-The peers make the checks the benchmark cases exercise, in SPEC order: method, token (a plain
+The peers make the checks the benchmark cases exercise, in the README's order: method, token (a plain
 string compare, not constant time), content type, empty body, JSON syntax, object, non-empty
 string `type` in the catalog, every required field present, then each a string (`call_start_at`
 of `webhook_component_event` a date-time). The module does more on every body: it checks UTF-8

@@ -1,6 +1,6 @@
 #!/usr/bin/perl
 
-# "nginx -t": each configuration error of SPEC fails, naming the directive and
+# "nginx -t": each configuration error the README names fails, naming the directive and
 # the reason; each warning passes with a [warn] line; neither prints a secret.
 
 use strict;

@@ -1,8 +1,8 @@
 #!/usr/bin/perl
 
 # Hostile clients: slow and broken senders, lying lengths, pathological JSON,
-# bad UTF-8, huge or repeated token headers. Each gets SPEC's status (or
-# nginx's own for protocol errors), nothing reaches the backend unless SPEC
+# bad UTF-8, huge or repeated token headers. Each gets the README's status (or
+# nginx's own for protocol errors), nothing reaches the backend unless the README
 # says it passes, and no worker logs an alert or dies.
 
 use strict;

@@ -1,6 +1,6 @@
 #!/usr/bin/perl
 
-# Every row of SPEC's reasons table: the status, the variables in the access
+# Every row of the README's reasons table: the status, the variables in the access
 # log, the info line in error.log, what happens to the connection, and that
 # nothing rejected reaches the backend. Then the order of the checks.
 
@@ -61,7 +61,7 @@ my $id = 0;
 
 # Sends one request on a keep-alive connection and checks the verdict:
 # status, log line, and that the connection stays open (a second request on
-# it is answered) or is closed, as SPEC says for that status.
+# it is answered) or is closed, as the README says for that status.
 sub check {
     my ($name, $reason, %req) = @_;
     my $detail = delete $req{detail};

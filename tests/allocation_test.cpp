@@ -227,7 +227,7 @@ TEST(Allocation, OperatorNewCounterWorks)
 // global heap through new, whatever the body and however it arrives.
 TEST(Allocation, ValidationAllocatesOnlyFromItsArena)
 {
-    const Schema &catalog = Schema::catalog();
+    const Schema &catalog = pbxtest::built_in_catalog();
     for (const Body &body : bodies()) {
         SCOPED_TRACE(body.what);
         for (bool bytewise : {false, true}) {
@@ -261,7 +261,7 @@ TEST(Allocation, ValidationAllocatesOnlyFromItsArena)
 // body would have had, never a crash and never another verdict.
 TEST(Allocation, FailureAtEveryPointGivesInternalOrTheNormalVerdict)
 {
-    const Schema &catalog = Schema::catalog();
+    const Schema &catalog = pbxtest::built_in_catalog();
     std::size_t points = 0;
     for (const Body &body : bodies()) {
         SCOPED_TRACE(body.what);
@@ -303,10 +303,10 @@ TEST(Allocation, PoolAlignmentIsEnough)
         SCOPED_TRACE(body.what);
         CountingArena aligned;
         Outcome expected =
-            pbxtest::validate_pieces_in(aligned, body.text, {}, Schema::catalog(), body.limits);
+            pbxtest::validate_pieces_in(aligned, body.text, {}, pbxtest::built_in_catalog(), body.limits);
         CountingArena pool(8);
         Outcome outcome = pbxtest::validate_pieces_in(
-            pool, body.text, pbxtest::every_byte(body.text), Schema::catalog(), body.limits);
+            pool, body.text, pbxtest::every_byte(body.text), pbxtest::built_in_catalog(), body.limits);
         EXPECT_EQ(outcome, expected);
     }
 }
@@ -322,7 +322,7 @@ TEST(Allocation, MemoryStaysProportionalToBody)
             pbxtest::validate_pieces_in(arena, body.text,
                                         bytewise ? pbxtest::every_byte(body.text)
                                                  : std::vector<std::size_t>{},
-                                        Schema::catalog(), body.limits);
+                                        pbxtest::built_in_catalog(), body.limits);
             EXPECT_LE(arena.bytes(), 8 * body.text.size() + 16384)
                 << (bytewise ? "bytewise " : "whole ") << arena.bytes() << " bytes in "
                 << arena.blocks() << " blocks for " << body.text.size();

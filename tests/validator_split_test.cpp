@@ -47,7 +47,7 @@ TEST(SampleEvents, AllTwelveTypesArePresent)
     std::vector<Sample> all = samples();
     ASSERT_EQ(all.size(), 12u) << "in " << pbxtest::events_dir();
     for (const Sample &sample : all) {
-        EXPECT_NE(Schema::catalog().find(sample.name), nullptr) << sample.name;
+        EXPECT_NE(pbxtest::built_in_catalog().find(sample.name), nullptr) << sample.name;
     }
 }
 
@@ -70,7 +70,7 @@ TEST(SampleEvents, SameVerdictAndFieldsHoweverSplit)
         SCOPED_TRACE(sample.name);
         Outcome whole = validate(sample.body);
         EXPECT_GE(whole.fields.size(), 4u);
-        expect_split_invariant(sample.body, Schema::catalog(), {}, whole);
+        expect_split_invariant(sample.body, pbxtest::built_in_catalog(), {}, whole);
     }
 }
 
@@ -173,9 +173,9 @@ TEST(InvalidBodies, SameVerdictAndFieldsHoweverSplit)
 {
     for (const Bad &bad : bad_bodies()) {
         SCOPED_TRACE(bad.what);
-        Outcome whole = validate(bad.body, Schema::catalog(), bad.limits);
+        Outcome whole = validate(bad.body, pbxtest::built_in_catalog(), bad.limits);
         EXPECT_EQ(whole.reason, bad.reason) << whole;
-        expect_split_invariant(bad.body, Schema::catalog(), bad.limits, whole);
+        expect_split_invariant(bad.body, pbxtest::built_in_catalog(), bad.limits, whole);
     }
 }
 

@@ -1,6 +1,6 @@
 -- The pbx_webhook checks as an operator would write them with lua-nginx:
 -- access_by_lua_block { require("pbx_gate").access() } in front of proxy_pass.
--- Same order and statuses as SPEC.md for what the benchmark exercises:
+-- Same order and statuses as the README for what the benchmark exercises:
 -- method, token, content type, JSON syntax, object, type, catalog fields.
 
 local cjson = require "cjson.safe"

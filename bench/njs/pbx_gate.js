@@ -4,7 +4,7 @@
 // is a js_content handler: njs reads the body before calling it, the handler
 // checks it and hands a good event to a named location with
 // r.internalRedirect(), where proxy_pass sends the body already read.
-// Same order and statuses as SPEC.md for what the benchmark exercises.
+// Same order and statuses as the README for what the benchmark exercises.
 
 const DATETIME = /^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?$/;
 const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i;

@@ -4,7 +4,7 @@
 
 namespace pbxwebhook {
 
-// SPEC's built-in catalog as `pbx_webhook_event` lines would write it.
+// The built-in catalog as `pbx_webhook_event` lines would write it.
 struct CatalogEntry {
     std::string_view type;
     std::string_view fields;

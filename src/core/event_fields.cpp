@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <new>
+#include <type_traits>
 
 #include "name_hash.hpp"
 #include "utf8.hpp"
@@ -54,6 +55,9 @@ inline EventFields::IndexSlot *EventFields::probe(std::string_view name,
         i = (i + 1) & index_mask_;
     }
 }
+
+// Fields live in the allocator's memory, freed without destructors.
+static_assert(std::is_trivially_destructible_v<EventField>);
 
 bool EventFields::grow_fields() noexcept
 {

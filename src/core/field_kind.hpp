@@ -8,7 +8,7 @@ namespace pbxwebhook {
 // What a JSON value is, as the parser saw it.
 enum class JsonKind { string, number, boolean, null, array, object };
 
-// What a schema requires of a field (SPEC "Field KINDs").
+// What a schema requires of a field (the README's KINDs under `pbx_webhook_event`).
 enum class FieldKind { string, nonempty, number, numeric, datetime, array, object, any };
 
 std::optional<FieldKind> parse_field_kind(std::string_view name) noexcept;

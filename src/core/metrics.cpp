@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <new>
+#include <type_traits>
 
 namespace pbxwebhook {
 
@@ -62,6 +63,8 @@ Metrics::TypeCounter *Metrics::add(std::string_view type, const SharedMemory &me
     // Another worker may have added it while this one waited.
     TypeCounter *t = find(type);
     if (t == nullptr) {
+        // Shared memory is never destroyed.
+        static_assert(std::is_trivially_destructible_v<TypeCounter>);
         void *p = memory.allocate(memory.context, sizeof(TypeCounter) + type.size());
         if (p != nullptr) {
             t = new (p) TypeCounter{types_.load(std::memory_order_relaxed), {0}, {0}, type.size(),

@@ -2,15 +2,32 @@
 
 #include <cstring>
 
+#include <sys/random.h>
+#include <time.h>
+
 namespace pbxwebhook {
 
 namespace {
+
+// The kernel's random source. Early in boot, before it is seeded, the clock
+// and the address-space layout stand in rather than hold nginx's start.
+std::uint64_t random_seed() noexcept
+{
+    std::uint64_t seed = 0;
+    if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == static_cast<ssize_t>(sizeof(seed))) {
+        return seed;
+    }
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    seed = static_cast<std::uint64_t>(now.tv_nsec) ^ reinterpret_cast<std::uintptr_t>(&seed);
+    return seed * 0x9e3779b97f4a7c15ull;
+}
 
 // The seed differs per process, so a body cannot be built to collide. It
 // is set up before the program's other static objects, so that a schema one
 // of them might build still hashes its field names with the final seed.
 struct HashSeed {
-    HashSeed() noexcept : value(reinterpret_cast<std::uintptr_t>(this) * 0x9e3779b97f4a7c15ull) {}
+    HashSeed() noexcept : value(random_seed()) {}
     std::uint64_t value;
 };
 

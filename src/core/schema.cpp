@@ -36,23 +36,22 @@ std::string quoted(std::string_view text)
 
 }  // namespace
 
-Schema Schema::build_catalog()
+EventRule Schema::catalog_rule(const CatalogEntry &entry)
+{
+    std::vector<std::string_view> words = split_words(entry.fields);
+    words.insert(words.begin(), entry.type);
+    EventRule rule;
+    parse_rule(words, rule);
+    return rule;
+}
+
+Schema Schema::built_in()
 {
     Schema schema;
 
     for (std::size_t i = 0; i < catalog_size; i++) {
-        std::vector<std::string_view> words = split_words(catalog_entries[i].fields);
-        words.insert(words.begin(), catalog_entries[i].type);
-        EventRule rule;
-        Schema::parse_rule(words, rule);
-        schema.rules_.push_back(std::move(rule));
+        schema.rules_.push_back(catalog_rule(catalog_entries[i]));
     }
-    return schema;
-}
-
-const Schema &Schema::catalog()
-{
-    static const Schema schema = build_catalog();
     return schema;
 }
 
@@ -81,9 +80,11 @@ std::string Schema::add_event(const std::vector<std::string_view> &words)
     }
 
     if (words.size() == 1) {
-        if (const EventRule *known = catalog().find(words[0])) {
-            rules_.push_back(*known);
-            return {};
+        for (std::size_t i = 0; i < catalog_size; i++) {
+            if (catalog_entries[i].type == words[0]) {
+                rules_.push_back(catalog_rule(catalog_entries[i]));
+                return {};
+            }
         }
     }
 

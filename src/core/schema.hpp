@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "catalog.hpp"
 #include "field_kind.hpp"
 #include "name_hash.hpp"
 
@@ -31,8 +32,9 @@ public:
     // Longer types could not be told apart from a cut $pbx_event_type.
     static constexpr std::size_t max_type_length = 1024;
 
-    // SPEC's built-in catalog.
-    static const Schema &catalog();
+    // The built-in catalog (catalog.cpp), built anew: configuration builds
+    // it once, so no request ever allocates for it.
+    static Schema built_in();
 
     // Adds one `pbx_webhook_event TYPE [FIELD[:KIND] ...]` line (words after
     // the directive name). Returns an empty string, or why the line is
@@ -45,7 +47,7 @@ public:
     const std::vector<EventRule> &rules() const noexcept { return rules_; }
 
 private:
-    static Schema build_catalog();
+    static EventRule catalog_rule(const CatalogEntry &entry);
     static std::string parse_rule(const std::vector<std::string_view> &words, EventRule &rule);
 
     std::vector<EventRule> rules_;

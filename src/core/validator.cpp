@@ -130,11 +130,6 @@ struct ValidatorCallbacks {
     };
 };
 
-Verdict body_too_large(std::size_t length, std::size_t limit) noexcept
-{
-    return Verdict::reject(Reason::body_too_large, "body %zu bytes > %zu", length, limit);
-}
-
 Validator::Validator(const Schema &schema, Limits limits, Allocator allocator) noexcept
     : schema_(schema), limits_(limits), allocator_(allocator), fields_(allocator)
 {

@@ -74,7 +74,4 @@ private:
     bool finished_ = false;
 };
 
-// The verdict for a body whose declared length is already over the limit.
-Verdict body_too_large(std::size_t length, std::size_t limit) noexcept;
-
 }  // namespace pbxwebhook

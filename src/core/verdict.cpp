@@ -3,6 +3,7 @@
 #include <cstdarg>
 #include <cstdio>
 
+#include "control_bytes.hpp"
 #include "utf8.hpp"
 
 namespace pbxwebhook {
@@ -30,7 +31,7 @@ std::size_t quote_for_detail(std::string_view text, char *out, std::size_t max_b
 {
     std::size_t n = 0;
     for (unsigned char c : text.substr(0, utf8_cut(text, max_bytes))) {
-        out[n++] = (c < 0x20 || c == 0x7f || c == '"') ? '?' : static_cast<char>(c);
+        out[n++] = (is_control_byte(c) || c == '"') ? '?' : static_cast<char>(c);
     }
     out[n] = '\0';
     return n;

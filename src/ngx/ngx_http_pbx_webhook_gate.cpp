@@ -3,8 +3,8 @@
 #include <new>
 
 #include "body_refusal.hpp"
-#include "media_type.hpp"
 #include "ngx_http_pbx_webhook_early_body.hpp"
+#include "request_head.hpp"
 
 namespace pbxwebhook {
 
@@ -172,14 +172,10 @@ void record_refused_body(ngx_http_request_t *r, RequestCtx *ctx) noexcept
 
 ngx_int_t check_headers(ngx_http_request_t *r, const LocConf *lcf, RequestCtx *ctx) noexcept
 {
-    if (r->method != NGX_HTTP_POST) {
-        char method[24];
-        quote_for_detail(view(r->method_name), method, sizeof(method) - 1);
-        return decide(r, ctx, Verdict::reject(Reason::method, "method %s not allowed", method));
-    }
-
-    ngx_table_elt_t *token = nullptr;
-    ngx_uint_t count = 0;
+    // A chunked body has no declared length; the one nginx counts while it
+    // reads one early (client_body_early_read) is not the client's.
+    RequestHead head{view(r->method_name), 0, {}, {},
+                     r->headers_in.chunked ? -1 : r->headers_in.content_length_n};
 
     for (ngx_list_part_t *part = &r->headers_in.headers.part; part; part = part->next) {
         ngx_table_elt_t *h = static_cast<ngx_table_elt_t *>(part->elts);
@@ -188,52 +184,24 @@ ngx_int_t check_headers(ngx_http_request_t *r, const LocConf *lcf, RequestCtx *c
                 && ngx_strncmp(h[i].lowcase_key, lcf->token_header_lower.data,
                                lcf->token_header_lower.len) == 0)
             {
-                token = &h[i];
-                count++;
+                head.token = view(h[i].value);
+                head.token_count++;
             }
         }
     }
 
-    if (count == 0) {
-        return decide(r, ctx, Verdict::reject(Reason::token_missing, "no \"%.*s\" header",
-                                              static_cast<int>(lcf->token_header.len),
-                                              lcf->token_header.data));
-    }
-    if (count > 1) {
-        return decide(r, ctx,
-                      Verdict::reject(Reason::token_repeated, "\"%.*s\" header sent %lu times",
-                                      static_cast<int>(lcf->token_header.len),
-                                      lcf->token_header.data, static_cast<unsigned long>(count)));
+    if (r->headers_in.content_type != nullptr) {
+        head.content_type = view(r->headers_in.content_type->value);
     }
 
-    ctx->token_id = lcf->token_set->match(view(token->value));
-    if (ctx->token_id == 0) {
-        return decide(r, ctx, Verdict::reject(Reason::token_mismatch, "token matches no secret"));
-    }
+    HeadCheck check = check_request_head(
+        head, {view(lcf->token_header), *lcf->token_set, lcf->content_type != 0,
+               lcf->max_body_size});
 
-    if (lcf->content_type) {
-        ngx_table_elt_t *type = r->headers_in.content_type;
-        if (type == nullptr) {
-            return decide(r, ctx, Verdict::reject(Reason::content_type, "no content type"));
-        }
-        if (!is_json_media_type(view(type->value))) {
-            char quoted[48];
-            quote_for_detail(view(type->value), quoted, sizeof(quoted) - 1);
-            return decide(r, ctx, Verdict::reject(Reason::content_type,
-                                                  "content type \"%s\" is not JSON", quoted));
-        }
+    ctx->token_id = check.token_id;
+    if (!check.verdict.accepted()) {
+        return decide(r, ctx, check.verdict);
     }
-
-    // A chunked body has no declared length; the one nginx counts while it
-    // reads one early is not the client's.
-    if (!r->headers_in.chunked
-        && r->headers_in.content_length_n > static_cast<off_t>(lcf->max_body_size))
-    {
-        return decide(r, ctx,
-                      body_too_large(static_cast<std::size_t>(r->headers_in.content_length_n),
-                                     lcf->max_body_size));
-    }
-
     return NGX_AGAIN;
 }
 
@@ -293,7 +261,7 @@ Validator *new_validator(ngx_http_request_t *r, const LocConf *lcf) noexcept
     if (memory == nullptr) {
         return nullptr;
     }
-    return new (memory) Validator(lcf->schema ? *lcf->schema : Schema::catalog(),
+    return new (memory) Validator(*lcf->schema,
                                   Limits{lcf->max_body_size, static_cast<unsigned>(lcf->max_depth)},
                                   Allocator{pool_allocate, r->pool});
 }

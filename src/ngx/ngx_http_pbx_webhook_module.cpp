@@ -6,14 +6,13 @@
 #include <string_view>
 #include <vector>
 
+#include "token_file.hpp"
 #include "version.hpp"
 
 namespace pbxwebhook {
 
 namespace {
 
-constexpr size_t short_secret = 16;
-constexpr off_t token_file_limit = 1024 * 1024;
 constexpr size_t max_body_size_limit = 1024 * 1024 * 1024;
 constexpr ngx_uint_t max_depth_limit = 512;
 
@@ -61,24 +60,12 @@ char *set_mode(ngx_conf_t *cf, ngx_command_t *, void *conf) noexcept
     return NGX_CONF_OK;
 }
 
-char *add_secret(ngx_conf_t *cf, ngx_array_t **list, ngx_str_t secret, const char *where,
-                 ngx_uint_t line) noexcept
+char *add_secret(ngx_conf_t *cf, ngx_array_t **list, ngx_str_t secret) noexcept
 {
     if (*list == NGX_CONF_UNSET_PTR) {
         *list = ngx_array_create(cf->pool, 2, sizeof(ngx_str_t));
         if (*list == nullptr) {
             return static_cast<char *>(NGX_CONF_ERROR);
-        }
-    }
-
-    if (secret.len < short_secret) {
-        if (line) {
-            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
-                               "%s line %ui: secret is shorter than %uz bytes", where, line,
-                               short_secret);
-        } else {
-            ngx_conf_log_error(NGX_LOG_WARN, cf, 0, "%s secret is shorter than %uz bytes", where,
-                               short_secret);
         }
     }
 
@@ -100,17 +87,106 @@ char *set_token(ngx_conf_t *cf, ngx_command_t *, void *conf) noexcept
         return static_cast<char *>(NGX_CONF_ERROR);
     }
 
-    return add_secret(cf, &lcf->tokens, value[1], "\"pbx_webhook_token\"", 0);
+    try {
+        std::string warning = secret_warning(view(value[1]));
+        if (!warning.empty()) {
+            ngx_conf_log_error(NGX_LOG_WARN, cf, 0, "\"pbx_webhook_token\" %s", warning.c_str());
+        }
+    } catch (const std::exception &e) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"pbx_webhook_token\" failed: %s", e.what());
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+
+    return add_secret(cf, &lcf->tokens, value[1]);
 }
 
-bool is_space(u_char c) noexcept
+// Logs what the core says about a token file; false on an error.
+bool log_token_file_notes(ngx_conf_t *cf, const ngx_str_t *path,
+                          const std::vector<ConfNote> &notes) noexcept
 {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+    bool ok = true;
+    for (const ConfNote &note : notes) {
+        ngx_uint_t level = note.severity == ConfNote::error ? NGX_LOG_EMERG : NGX_LOG_WARN;
+        ngx_conf_log_error(level, cf, 0, "\"pbx_webhook_token_file\" \"%V\" %s", path,
+                           note.text.c_str());
+        ok = ok && note.severity != ConfNote::error;
+    }
+    return ok;
+}
+
+// Reads an open token file whole into the configuration pool, which keeps
+// the secrets; false (logged) when it cannot or must not be read.
+bool read_token_file(ngx_conf_t *cf, ngx_fd_t fd, const ngx_str_t *path, ngx_str_t *text) noexcept
+{
+    ngx_file_info_t info;
+    if (ngx_fd_info(fd, &info) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"pbx_webhook_token_file\" cannot stat \"%V\"", path);
+        return false;
+    }
+
+    off_t size = ngx_file_size(&info);
+    if (!log_token_file_notes(cf, path, judge_token_file(size, (info.st_mode & S_IROTH) != 0))) {
+        return false;
+    }
+
+    text->data = static_cast<u_char *>(ngx_pnalloc(cf->pool, size));
+    if (text->data == nullptr) {
+        return false;
+    }
+
+    ssize_t n = ngx_read_fd(fd, text->data, size);
+    if (n == -1) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"pbx_webhook_token_file\" cannot read \"%V\"", path);
+        return false;
+    }
+    text->len = n;
+    return true;
+}
+
+bool open_and_read_token_file(ngx_conf_t *cf, const ngx_str_t *path, ngx_str_t *text) noexcept
+{
+    ngx_fd_t fd = ngx_open_file(path->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"pbx_webhook_token_file\" cannot open \"%V\"", path);
+        return false;
+    }
+
+    bool ok = read_token_file(cf, fd, path, text);
+
+    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_ALERT, cf, ngx_errno, ngx_close_file_n " \"%V\" failed", path);
+    }
+    return ok;
+}
+
+char *add_file_secrets(ngx_conf_t *cf, LocConf *lcf, const ngx_str_t *path,
+                       const ngx_str_t &text) noexcept
+{
+    try {
+        TokenFile file = parse_token_file(view(text));
+        if (!log_token_file_notes(cf, path, file.notes)) {
+            return static_cast<char *>(NGX_CONF_ERROR);
+        }
+        for (const FileSecret &secret : file.secrets) {
+            ngx_str_t s = {secret.text.size(),
+                           const_cast<u_char *>(reinterpret_cast<const u_char *>(secret.text.data()))};
+            if (add_secret(cf, &lcf->file_tokens, s) != NGX_CONF_OK) {
+                return static_cast<char *>(NGX_CONF_ERROR);
+            }
+        }
+    } catch (const std::exception &e) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"pbx_webhook_token_file\" failed: %s",
+                           e.what());
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+    return NGX_CONF_OK;
 }
 
 char *set_token_file(ngx_conf_t *cf, ngx_command_t *, void *conf) noexcept
 {
-    LocConf *lcf = static_cast<LocConf *>(conf);
     ngx_str_t *value = static_cast<ngx_str_t *>(cf->args->elts);
     ngx_str_t path = value[1];
 
@@ -118,101 +194,12 @@ char *set_token_file(ngx_conf_t *cf, ngx_command_t *, void *conf) noexcept
         return static_cast<char *>(NGX_CONF_ERROR);
     }
 
-    ngx_fd_t fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"pbx_webhook_token_file\" cannot open \"%V\"", &path);
+    ngx_str_t text;
+    if (!open_and_read_token_file(cf, &path, &text)) {
         return static_cast<char *>(NGX_CONF_ERROR);
     }
 
-    char *rv = static_cast<char *>(NGX_CONF_ERROR);
-    ngx_file_info_t info;
-    u_char *text = nullptr;
-    ssize_t n = 0;
-
-    if (ngx_fd_info(fd, &info) == NGX_FILE_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"pbx_webhook_token_file\" cannot stat \"%V\"", &path);
-        goto done;
-    }
-
-    if (ngx_file_size(&info) > token_file_limit) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"pbx_webhook_token_file\" \"%V\" is larger than %O bytes", &path,
-                           token_file_limit);
-        goto done;
-    }
-
-    if (info.st_mode & S_IROTH) {
-        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
-                           "\"pbx_webhook_token_file\" \"%V\" is readable by others", &path);
-    }
-
-    text = static_cast<u_char *>(ngx_pnalloc(cf->pool, ngx_file_size(&info) + 1));
-    if (text == nullptr) {
-        goto done;
-    }
-
-    n = ngx_read_fd(fd, text, ngx_file_size(&info));
-    if (n == -1) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"pbx_webhook_token_file\" cannot read \"%V\"", &path);
-        goto done;
-    }
-
-    {
-        ngx_uint_t found = 0;
-        ngx_uint_t line = 0;
-        u_char *p = text;
-        u_char *end = text + n;
-
-        while (p < end) {
-            u_char *eol = static_cast<u_char *>(ngx_strlchr(p, end, '\n'));
-            if (eol == nullptr) {
-                eol = end;
-            }
-            line++;
-
-            u_char *first = p;
-            u_char *last = eol;
-            while (first < last && is_space(*first)) {
-                first++;
-            }
-            while (last > first && is_space(last[-1])) {
-                last--;
-            }
-
-            if (last > first) {
-                ngx_str_t secret = {static_cast<size_t>(last - first), first};
-                u_char where[NGX_MAX_PATH + 64];
-                u_char *w = ngx_snprintf(where, sizeof(where) - 1,
-                                         "\"pbx_webhook_token_file\" \"%V\"", &path);
-                *w = '\0';
-                if (add_secret(cf, &lcf->file_tokens, secret, reinterpret_cast<char *>(where),
-                               line)
-                    != NGX_CONF_OK)
-                {
-                    goto done;
-                }
-                found++;
-            }
-            p = eol + 1;
-        }
-
-        if (found == 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"pbx_webhook_token_file\" \"%V\" has no secret", &path);
-            goto done;
-        }
-    }
-
-    rv = NGX_CONF_OK;
-
-done:
-    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
-        ngx_conf_log_error(NGX_LOG_ALERT, cf, ngx_errno, ngx_close_file_n " \"%V\" failed", &path);
-    }
-    return rv;
+    return add_file_secrets(cf, static_cast<LocConf *>(conf), &path, text);
 }
 
 char *set_event(ngx_conf_t *cf, ngx_command_t *, void *conf) noexcept
@@ -410,32 +397,33 @@ bool build_token_set(ngx_conf_t *cf, LocConf *conf) noexcept
     return true;
 }
 
-char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept
+void merge_values(const LocConf *prev, LocConf *conf) noexcept
 {
-    LocConf *prev = static_cast<LocConf *>(parent);
-    LocConf *conf = static_cast<LocConf *>(child);
-
     ngx_conf_merge_uint_value(conf->mode, prev->mode, gate_off);
-    ngx_conf_merge_str_value(conf->token_header, prev->token_header, "X-Pbx-Token");
     ngx_conf_merge_size_value(conf->max_body_size, prev->max_body_size, 64 * 1024);
     ngx_conf_merge_uint_value(conf->max_depth, prev->max_depth, 16);
     ngx_conf_merge_value(conf->content_type, prev->content_type, 1);
     ngx_conf_merge_ptr_value(conf->zone, prev->zone, nullptr);
+}
 
-    if (conf->zone != nullptr && conf->zone->shm.size == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"pbx_webhook_zone_use\" names \"%V\", which no \"pbx_webhook_zone\" "
-                           "declares",
-                           &conf->zone->shm.name);
-        return static_cast<char *>(NGX_CONF_ERROR);
-    }
-
+// Every level ends up with a schema, so that a request never needs to
+// build one.
+void merge_schema(ngx_conf_t *cf, const LocConf *prev, LocConf *conf) noexcept
+{
     if (conf->schema == nullptr) {
         conf->schema = prev->schema;
     }
+    if (conf->schema == nullptr) {
+        MainConf *mcf = static_cast<MainConf *>(
+            ngx_http_conf_get_module_main_conf(cf, ngx_http_pbx_webhook_module));
+        conf->schema = mcf->catalog;
+    }
+}
 
-    // Secrets are inherited as a whole: a level that names any secret,
-    // inline or from a file, replaces all of its parent's.
+// Secrets are inherited as a whole: a level that names any secret, inline
+// or from a file, replaces all of its parent's.
+bool merge_secrets(ngx_conf_t *cf, const LocConf *prev, LocConf *conf) noexcept
+{
     if (conf->tokens == NGX_CONF_UNSET_PTR && conf->file_tokens == NGX_CONF_UNSET_PTR) {
         conf->tokens = prev->tokens;
         conf->file_tokens = prev->file_tokens;
@@ -447,9 +435,12 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept
     if (conf->file_tokens == NGX_CONF_UNSET_PTR) {
         conf->file_tokens = nullptr;
     }
-    if (conf->token_set == nullptr && !build_token_set(cf, conf)) {
-        return static_cast<char *>(NGX_CONF_ERROR);
-    }
+    return conf->token_set != nullptr || build_token_set(cf, conf);
+}
+
+bool merge_token_header(ngx_conf_t *cf, const LocConf *prev, LocConf *conf) noexcept
+{
+    ngx_conf_merge_str_value(conf->token_header, prev->token_header, "X-Pbx-Token");
 
     for (size_t i = 0; i < conf->token_header.len; i++) {
         u_char c = conf->token_header.data[i];
@@ -457,24 +448,29 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "\"pbx_webhook_token_header\" \"%V\" is not a header name",
                                &conf->token_header);
-            return static_cast<char *>(NGX_CONF_ERROR);
+            return false;
         }
     }
     if (conf->token_header.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"pbx_webhook_token_header\" is empty");
-        return static_cast<char *>(NGX_CONF_ERROR);
+        return false;
     }
+
     conf->token_header_lower.len = conf->token_header.len;
     conf->token_header_lower.data =
         static_cast<u_char *>(ngx_pnalloc(cf->pool, conf->token_header.len));
     if (conf->token_header_lower.data == nullptr) {
-        return static_cast<char *>(NGX_CONF_ERROR);
+        return false;
     }
     ngx_strlow(conf->token_header_lower.data, conf->token_header.data, conf->token_header.len);
+    return true;
+}
 
-    // A server or http level without secrets of its own is fine as long as
-    // its locations have them; should a request still be judged there, no
-    // token matches and the gate fails closed.
+// A server or http level without secrets of its own is fine as long as its
+// locations have them; should a request still be judged there, no token
+// matches and the gate fails closed.
+bool check_gate_has_secret(ngx_conf_t *cf, const LocConf *conf) noexcept
+{
     ngx_http_core_loc_conf_t *clcf = static_cast<ngx_http_core_loc_conf_t *>(
         ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
 
@@ -483,15 +479,45 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept
                            "\"pbx_webhook %s\" needs a secret: add \"pbx_webhook_token\" or "
                            "\"pbx_webhook_token_file\"",
                            conf->mode == gate_on ? "on" : "monitor");
+        return false;
+    }
+    return true;
+}
+
+char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept
+{
+    const LocConf *prev = static_cast<LocConf *>(parent);
+    LocConf *conf = static_cast<LocConf *>(child);
+
+    merge_values(prev, conf);
+    merge_schema(cf, prev, conf);
+
+    if (!check_zone_use(cf, conf) || !merge_secrets(cf, prev, conf)
+        || !merge_token_header(cf, prev, conf) || !check_gate_has_secret(cf, conf))
+    {
         return static_cast<char *>(NGX_CONF_ERROR);
     }
-
     return NGX_CONF_OK;
 }
 
 void *create_main_conf(ngx_conf_t *cf) noexcept
 {
-    return ngx_pcalloc(cf->pool, sizeof(MainConf));
+    MainConf *mcf = static_cast<MainConf *>(ngx_pcalloc(cf->pool, sizeof(MainConf)));
+    if (mcf == nullptr) {
+        return nullptr;
+    }
+
+    mcf->catalog = pool_new<Schema>(cf->pool);
+    if (mcf->catalog == nullptr) {
+        return nullptr;
+    }
+    try {
+        *mcf->catalog = Schema::built_in();
+    } catch (const std::exception &e) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "pbx_webhook: %s", e.what());
+        return nullptr;
+    }
+    return mcf;
 }
 
 ngx_int_t preconfiguration(ngx_conf_t *cf) noexcept

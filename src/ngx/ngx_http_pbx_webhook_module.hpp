@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string_view>
+#include <type_traits>
 
 #include "ngx.hpp"
 
@@ -24,7 +25,7 @@ struct LocConf {
     ngx_array_t *file_tokens;  // ngx_str_t, pbx_webhook_token_file lines in order
     ngx_str_t token_header;
     ngx_str_t token_header_lower;
-    Schema *schema;  // null: inherited, or the built-in catalog
+    Schema *schema;  // after merge: the level's own, inherited, or MainConf's catalog
     size_t max_body_size;
     ngx_uint_t max_depth;
     ngx_flag_t content_type;
@@ -34,6 +35,7 @@ struct LocConf {
 
 struct MainConf {
     ngx_array_t *zones;  // ngx_shm_zone_t *, every pbx_webhook_zone
+    Schema *catalog;     // the built-in catalog, built with the configuration
 };
 
 // checking headers → reading the body → decided → answered; a request that
@@ -56,6 +58,11 @@ struct RequestCtx {
     Verdict verdict;
 };
 
+// Both live in the request pool, which frees them without running a
+// destructor.
+static_assert(std::is_trivially_destructible_v<RequestCtx>);
+static_assert(std::is_trivially_destructible_v<Validator>);
+
 inline std::string_view view(const ngx_str_t &s) noexcept
 {
     return {reinterpret_cast<const char *>(s.data), s.len};
@@ -71,6 +78,8 @@ ngx_int_t init_gate(ngx_conf_t *cf) noexcept;
 
 char *set_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 char *set_zone_use(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
+// Whether the zone pbx_webhook_zone_use names was declared; logs if not.
+bool check_zone_use(ngx_conf_t *cf, const LocConf *conf) noexcept;
 char *set_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 void count_judgement(const RequestCtx *ctx) noexcept;
 ngx_int_t add_variables(ngx_conf_t *cf) noexcept;

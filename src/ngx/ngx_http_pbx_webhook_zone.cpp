@@ -2,6 +2,7 @@
 
 #include <new>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "metrics.hpp"
@@ -45,6 +46,8 @@ ngx_int_t init_zone(ngx_shm_zone_t *zone, void *data) noexcept
     // it is not worth a [crit] line per event.
     pool->log_nomem = 0;
 
+    // Shared memory outlives every process and is never destroyed.
+    static_assert(std::is_trivially_destructible_v<Metrics>);
     void *p = ngx_slab_alloc(pool, sizeof(Metrics));
     if (p == nullptr) {
         return NGX_ERROR;
@@ -186,13 +189,25 @@ char *set_zone_use(ngx_conf_t *cf, ngx_command_t *, void *conf) noexcept
         return NGX_CONF_OK;
     }
 
-    // Size 0 refers to a zone that pbx_webhook_zone declares; nginx fails
-    // the configuration if none does.
+    // Size 0 refers to a zone that pbx_webhook_zone declares, anywhere in
+    // the http block; check_zone_use makes sure one does once all is read.
     lcf->zone = ngx_shared_memory_add(cf, &value[1], 0, &ngx_http_pbx_webhook_module);
     if (lcf->zone == nullptr) {
         return static_cast<char *>(NGX_CONF_ERROR);
     }
     return NGX_CONF_OK;
+}
+
+bool check_zone_use(ngx_conf_t *cf, const LocConf *conf) noexcept
+{
+    if (conf->zone != nullptr && conf->zone->shm.size == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"pbx_webhook_zone_use\" names \"%V\", which no \"pbx_webhook_zone\" "
+                           "declares",
+                           &conf->zone->shm.name);
+        return false;
+    }
+    return true;
 }
 
 char *set_metrics(ngx_conf_t *cf, ngx_command_t *, void *) noexcept
