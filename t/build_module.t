@@ -66,6 +66,8 @@ SKIP: {
 
         my ($rc, $said) = $t->test_config(<<"EOF");
 load_module $dir/built.so;
+events {
+}
 http {
     pbx_webhook_zone hooks 1m;
     server {

@@ -110,7 +110,12 @@ LOCATIONS_spill
         lingering_timeout 1s;
         client_body_early_read 1;
         client_max_body_size 2k;
-        error_page 413 /hook;
+        error_page 413 @gated;
+
+        location @gated {
+            pbx_webhook on;
+            proxy_pass http://127.0.0.1:%%BACKEND%%;
+        }
 LOCATIONS_cap
     }
 }

@@ -117,9 +117,20 @@ sub start {
         body_more => $open ? 1 : 0 });
     return $sid if $o{hold} || !defined $body;
 
+    # DATA frames of $size bytes, as many to a packet as fit in ~1000 bytes:
+    # the client does not resend a lost packet, so few packets.
     my $size = $o{frames} // 1000;
     my @pieces = length $body ? unpack("(a$size)*", $body) : ();
-    $s->h3_body($_, $sid, { body_more => 1 }) for @pieces;
+    while (@pieces) {
+        my @packet = shift @pieces;
+        my $bytes = length($packet[0]) + 3;
+        while (@pieces && $bytes + length($pieces[0]) + 3 <= 1000) {
+            $bytes += length($pieces[0]) + 3;
+            push @packet, shift @pieces;
+        }
+        my @split = map { length } @packet[0 .. $#packet - 1];
+        $s->h3_body(join('', @packet), $sid, { body_more => 1, body_split => \@split });
+    }
     $s->h3_body('', $sid);
     return $sid;
 }
@@ -127,7 +138,7 @@ sub start {
 # The response on stream $sid: { status, headers, body }, or undef.
 sub response {
     my ($s, $sid, $wait) = @_;
-    my $frames = $s->read(all => [{ sid => $sid, fin => 1 }], wait => $wait // 3);
+    my $frames = $s->read(all => [{ sid => $sid, fin => 1 }], wait => $wait // $t->timeout(10));
     my ($h) = grep { $_->{type} eq 'HEADERS' && $_->{sid} == $sid } @$frames;
     return undef unless $h;
     my $body = join '', map { $_->{data} } grep { $_->{type} eq 'DATA' && $_->{sid} == $sid }

@@ -322,8 +322,6 @@ ngx_int_t judge_new_request(ngx_http_request_t *r, const LocConf *lcf) noexcept
                                     ? judge_early_body(r, *ctx->validator)
                                     : Verdict::reject(Reason::internal, "out of memory"));
         }
-        // A refused body goes on nowhere, as one the gate cut short.
-        ctx->body_cut = !ctx->verdict.accepted();
         return answer(r, ctx, rc);
     }
     if (r->request_body != nullptr) {
