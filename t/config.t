@@ -31,14 +31,18 @@ file('short.txt', "file-secret-0123456789\nshortfile\n");
 file('world.txt', "file-secret-0123456789\n", 0644);
 file('other.txt', "file-secret-0123456789\n", 0604);
 file('group.txt', "file-secret-0123456789\n", 0640);
+file('hash.txt', "# old secret below, remove after rotation\nfile-secret-0123456789\n");
 mkdir "$dir/a-directory";
 
-# nginx -t on a location holding $directives (the server holds $server).
+# nginx -t on a location holding $directives (the server holds $server,
+# http holds $http).
 sub conf {
-    my ($directives, $server) = @_;
+    my ($directives, $server, $http) = @_;
     $server //= '';
+    $http //= '';
     return $t->test_config(<<"EOF");
 http {
+    $http
     server {
         listen 127.0.0.1:%%PORT%%;
         $server
@@ -50,20 +54,41 @@ http {
 EOF
 }
 
+# The number of the first line of the last nginx -t configuration that
+# matches $re.
+sub line_of {
+    my ($re) = @_;
+    my @lines = split /\n/, read_file("$dir/nginx-t.conf") // '';
+    for my $i (0 .. $#lines) {
+        return $i + 1 if $lines[$i] =~ $re;
+    }
+    return 0;
+}
+
+# With at => qr/.../: the message names the line that matches it.
+sub at_place {
+    my ($out, $level, $re, $at) = @_;
+    my $line = line_of($at);
+    ok($line, "the configuration has a line matching $at");
+    like($out, qr/\[$level\][^\n]*$re[^\n]* in \Q$dir\E\/nginx-t\.conf:$line\n/,
+        "and the place: line $line");
+}
+
 sub fails {
     my ($name, $directives, $re, %o) = @_;
-    my ($rc, $out) = conf($directives, $o{server});
+    my ($rc, $out) = conf($directives, $o{server}, $o{http});
     subtest "error: $name" => sub {
         is($rc, 1, 'nginx -t fails');
         like($out, qr/\[emerg\][^\n]*$re/, 'names the directive and the reason');
         like($out, qr/\[emerg\][^\n]* in \Q$dir\E\/nginx-t\.conf:\d+/, 'and the place');
+        at_place($out, 'emerg', $re, $o{at}) if $o{at};
         unlike($out, qr/\Q$o{secret}\E/, 'no secret printed') if $o{secret};
     } or diag($out);
 }
 
 sub passes {
     my ($name, $directives, %o) = @_;
-    my ($rc, $out) = conf($directives, $o{server});
+    my ($rc, $out) = conf($directives, $o{server}, $o{http});
     subtest "ok: $name" => sub {
         is($rc, 0, 'nginx -t passes');
         unlike($out, qr/\[(warn|emerg)\]/, 'without a warning');
@@ -72,10 +97,11 @@ sub passes {
 
 sub warns {
     my ($name, $directives, $re, %o) = @_;
-    my ($rc, $out) = conf($directives, $o{server});
+    my ($rc, $out) = conf($directives, $o{server}, $o{http});
     subtest "warning: $name" => sub {
         is($rc, 0, 'nginx -t passes');
         like($out, qr/\[warn\][^\n]*$re/, 'with a warning naming the directive and the reason');
+        at_place($out, 'warn', $re, $o{at}) if $o{at};
         unlike($out, qr/\Q$o{secret}\E/, 'no secret printed') if $o{secret};
     } or diag($out);
 }
@@ -180,7 +206,84 @@ warns('token file readable by others (0604)',
 passes('token file readable by its group only (0640)',
     "pbx_webhook on; pbx_webhook_token_file $dir/group.txt;");
 
+# nginx -t points at the line to fix, and warns about traps that would
+# otherwise pass silently.
+my $needs = qr/"pbx_webhook on" needs a secret: add "pbx_webhook_token" or "pbx_webhook_token_file"/;
+fails('no secret: the place is the location\'s "pbx_webhook on"',
+    "proxy_pass http://127.0.0.1:1;\n            pbx_webhook on;",
+    qr/$needs to location "\/"/, at => qr/^\s*pbx_webhook on;$/);
+fails('no secret, the gate on at server level: that line, and the location',
+    'proxy_pass http://127.0.0.1:1;', qr/$needs to location "\/"/,
+    server => 'pbx_webhook on;', at => qr/^\s*pbx_webhook on;$/);
+fails('no secret, monitor', "proxy_pass http://127.0.0.1:1;\n            pbx_webhook monitor;",
+    qr/"pbx_webhook monitor" needs a secret/, at => qr/^\s*pbx_webhook monitor;$/);
+
+my $cmbs = qr/"pbx_webhook_max_body_size" is (\d+) bytes, above "client_max_body_size" (\d+) of location "\/": nginx refuses the larger bodies first/;
+warns('pbx_webhook_max_body_size above client_max_body_size',
+    "pbx_webhook on; $token client_max_body_size 10k;\n            pbx_webhook_max_body_size 1m;",
+    qr/"pbx_webhook_max_body_size" is 1048576 bytes, above "client_max_body_size" 10240 /,
+    at => qr/pbx_webhook_max_body_size 1m;/);
+warns('the default pbx_webhook_max_body_size above client_max_body_size: the gate\'s line',
+    "client_max_body_size 10k; $token\n            pbx_webhook on;",
+    qr/"pbx_webhook_max_body_size" is 65536 bytes, above "client_max_body_size" 10240 /,
+    at => qr/^\s*pbx_webhook on;$/);
+warns('client_max_body_size set at server level', "pbx_webhook on; $token",
+    $cmbs, server => 'client_max_body_size 1k;');
+passes('pbx_webhook_max_body_size equal to client_max_body_size',
+    "pbx_webhook on; $token client_max_body_size 64k;");
+passes('client_max_body_size 0 (no limit)',
+    "pbx_webhook on; $token client_max_body_size 0; pbx_webhook_max_body_size 100m;");
+passes('client_max_body_size under the limit where the gate is off',
+    "$token client_max_body_size 1k;");
+
+my $underscore = qr/"pbx_webhook_token_header" "X_Pbx_Token" has "_": nginx drops such header lines unless "underscores_in_headers on" is set in the server, so the token would always count as missing/;
+warns('a token header name with "_"',
+    "pbx_webhook on; $token\n            pbx_webhook_token_header X_Pbx_Token;",
+    $underscore, at => qr/pbx_webhook_token_header X_Pbx_Token;/);
+warns('a token header name with "_" inherited from the server', "pbx_webhook on; $token",
+    $underscore, server => 'pbx_webhook_token_header X_Pbx_Token;',
+    at => qr/pbx_webhook_token_header X_Pbx_Token;/);
+passes('a token header name with "_" and underscores_in_headers on',
+    "pbx_webhook on; $token pbx_webhook_token_header X_Pbx_Token;",
+    server => 'underscores_in_headers on;');
+passes('a token header name with "_" where the gate is off',
+    "$token pbx_webhook_token_header X_Pbx_Token;");
+
+warns('a token-file line that starts with "#"',
+    "pbx_webhook on;\n            pbx_webhook_token_file $dir/hash.txt;",
+    qr/"pbx_webhook_token_file" "\Q$dir\E\/hash\.txt" line 1: starts with "#", which makes it a secret, not a comment/,
+    at => qr/hash\.txt;/, secret => 'old secret below');
+
+my $zone = 'pbx_webhook_zone counters 32k;';
+fails('pbx_webhook_metrics where the gate is on', "pbx_webhook on; $token\n            pbx_webhook_metrics;",
+    qr/"pbx_webhook_metrics" where "pbx_webhook" is on: the gate refuses the GET that reads the metrics/,
+    http => $zone, at => qr/^\s*pbx_webhook_metrics;$/);
+fails('pbx_webhook_metrics where the server turns the gate on', 'pbx_webhook_metrics;',
+    qr/"pbx_webhook_metrics" where "pbx_webhook" is on/, http => $zone,
+    server => "pbx_webhook on; $token", at => qr/^\s*pbx_webhook_metrics;$/);
+passes('pbx_webhook_metrics where the gate is off', "pbx_webhook off; pbx_webhook_metrics;",
+    server => "pbx_webhook on; $token", http => $zone);
+warns('pbx_webhook_metrics with no zone declared', 'pbx_webhook_metrics;',
+    qr/"pbx_webhook_metrics" has nothing to show: no "pbx_webhook_zone" is declared/,
+    at => qr/^\s*pbx_webhook_metrics;$/);
+{
+    my ($rc, $out) = $t->test_config(<<"EOF");
+http {
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        location = /metrics {
+            pbx_webhook_metrics;
+        }
+    }
+    $zone
+}
+EOF
+    subtest 'ok: pbx_webhook_metrics with a zone declared after it' => sub {
+        is($rc, 0, 'nginx -t passes');
+        unlike($out, qr/\[(warn|emerg)\]/, 'without a warning');
+    } or diag($out);
+}
+
 # the lines nginx -t printed went to their own log, not error.log
-$t->error_log_clean;
 
 done_testing;

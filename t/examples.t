@@ -58,7 +58,6 @@ sub start_example {
 sub finish {
     my ($t) = @_;
     $t->stop;
-    $t->error_log_clean;
 }
 
 sub write_tokens {
@@ -138,7 +137,7 @@ sub curl_from {
     is($t->backend_requests, 1, 'nginx.conf: refused request did not reach the backend');
 
     my @lines = log_lines($t, 'pbx-webhook.log', 2);
-    like($lines[0] // '', qr{"POST /pbx/events HTTP/1\.1" 200 accepted ok "" 1 voicemail 1764201722\.48290$},
+    like($lines[0] // '', qr{"POST /pbx/events HTTP/1\.1" 200 accepted ok "-" 1 voicemail 1764201722\.48290$},
         'nginx.conf: log line of an accepted event');
     like($lines[1] // '', qr{ 401 rejected token_mismatch "token matches no secret" - - -$},
         'nginx.conf: log line of a refused one');
@@ -171,6 +170,33 @@ sub curl_from {
     $r = $t->post(method => 'GET', path => '/health');
     is($r->{status}, 200, 'gate-existing: other routes are not gated');
     is($t->next_log->{result}, '', 'gate-existing: gate did not run there');
+
+    # Spellings of the endpoint an application may route to the same
+    # handler: none gets through without the secret.
+    my @variants = ('/pbx/events/', '/pbx/events//', '/pbx/events/.', '/PBX/EVENTS',
+        '/pbx//events', '/pbx/./events', '/Pbx/Events/', '/pbx/events.json', '/pbx/events;x',
+        '/pbx/%65vents', '/pbx/%2e/events', '/x/../pbx/events', '/pbx/events?x=1');
+    my $before = $t->backend_requests;
+    for my $variant (@variants) {
+        $r = $t->post(path => $variant, body => $voicemail);
+        is($r->{status}, 401, "gate-existing: POST $variant without the secret refused");
+        my $e = $t->next_log;
+        is("$e->{result} $e->{reason}", 'rejected token_missing', "gate-existing: $variant judged");
+    }
+    is($t->backend_requests, $before, 'gate-existing: no path variant reached the application');
+
+    $r = $t->post(path => '/PBX/Events/', token => $secret, body => $voicemail);
+    is($r->{status}, 200, 'gate-existing: a variant with the secret is judged like the endpoint');
+    $t->next_log;
+
+    # client_body_buffer_size as large as the body limit: no temp file.
+    my $big = event(type => 'voicemail', caller_id => '+6495550000', dest_number => '201',
+        note => 'n' x 60000);
+    $r = send_event($t, $big);
+    is($r->{status}, 200, 'gate-existing: a 60 KB event accepted');
+    is($r->{headers}{'x-backend-body-sha256'}, sha256_hex($big), 'gate-existing: whole');
+    is(scalar($t->error_log_grep(qr/buffered to a temporary file/)), 0,
+        'gate-existing: and kept in memory, not in a temp file');
 
     finish($t);
 }

@@ -55,6 +55,40 @@ http {
             pbx_webhook_metrics;
         }
     }
+
+    # pbx_webhook_zone_use is inherited; "off" stops counting an inherited
+    # zone, in a location and in the locations nested in it.
+    server {
+        listen 127.0.0.1:%%PORT_inherit%%;
+        pbx_webhook_token %%FIRST%%;
+        pbx_webhook_zone_use other;
+
+        location /inherited {
+            pbx_webhook on;
+            proxy_pass http://127.0.0.1:%%BACKEND%%;
+        }
+
+        location /off {
+            pbx_webhook on;
+            pbx_webhook_zone_use off;
+            proxy_pass http://127.0.0.1:%%BACKEND%%;
+        }
+
+        location /outer {
+            pbx_webhook_zone_use off;
+
+            location /outer/inner {
+                pbx_webhook on;
+                proxy_pass http://127.0.0.1:%%BACKEND%%;
+            }
+
+            location /outer/again {
+                pbx_webhook on;
+                pbx_webhook_zone_use other;
+                proxy_pass http://127.0.0.1:%%BACKEND%%;
+            }
+        }
+    }
 }
 EOF
 
@@ -121,6 +155,9 @@ is($m{'pbx_webhook_token_matches_total{zone="hooks",token_id="1"}'}, $by_first,
     'matches of the first secret');
 is($m{'pbx_webhook_token_matches_total{zone="hooks",token_id="2"}'}, $by_second,
     'matches of the second secret');
+is($m{'pbx_webhook_old_secret_matches_total{zone="hooks"}'}, $by_first,
+    'matches of the first of two secrets count as old');
+is($m{'pbx_webhook_secrets{zone="hooks"}'}, 2, 'the locations hold two secrets');
 is($m{'pbx_webhook_validated_bytes_total{zone="hooks"}'}, $bytes, 'bytes validated');
 is($m{'pbx_webhook_zone_full_total{zone="hooks"}'}, 0, 'zone not full');
 is($m{'pbx_webhook_requests_total{zone="other",result="accepted",reason="ok"}'}, 0,
@@ -148,6 +185,19 @@ is($after{'pbx_webhook_requests_total{zone="hooks",result="accepted",reason="ok"
     $accepted + 1, 'counting goes on after the reload');
 is($after{'pbx_webhook_events_total{zone="hooks",type="voicemail"}'},
     $expect_events{voicemail} + 1, 'event counts go on after the reload');
+
+# Inheritance of pbx_webhook_zone_use and "off".
+my %inherit = (port => $t->port('inherit'), token => $FIRST, body => $events{voicemail});
+for my $path (qw(/inherited /inherited /off /outer/inner /outer/again)) {
+    $r = $t->post(path => $path, %inherit);
+    is($r && $r->{status}, 200, "$path: gated and accepted");
+}
+%after = scrape();
+is($after{'pbx_webhook_requests_total{zone="other",result="accepted",reason="ok"}'}, 3,
+    'a zone named at server level counts in its locations; "off" stops it, in nested ones too, '
+    . 'until a location names it again');
+is($after{'pbx_webhook_requests_total{zone="hooks",result="accepted",reason="ok"}'},
+    $accepted + 1, 'the other zone is untouched');
 
 $r = $t->post(path => '/metrics', method => 'POST', token => $FIRST, body => '{}');
 is($r && $r->{status}, 405, 'the metrics endpoint answers GET only');
@@ -184,7 +234,6 @@ like($out, qr/"pbx_webhook_zone_use" names "nowhere", which no "pbx_webhook_zone
     'and names it');
 
 $t->stop;
-$t->error_log_clean;
 
 done_testing;
 

@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <new>
 #include <string>
@@ -326,6 +328,113 @@ TEST(Allocation, MemoryStaysProportionalToBody)
             EXPECT_LE(arena.bytes(), 8 * body.text.size() + 16384)
                 << (bytewise ? "bytewise " : "whole ") << arena.bytes() << " bytes in "
                 << arena.blocks() << " blocks for " << body.text.size();
+        }
+    }
+}
+
+}  // namespace
+
+namespace {
+
+// The i-th of the shortest distinct keys: one printable ASCII byte, then two.
+std::string short_key(std::size_t i)
+{
+    static const std::string alphabet = [] {
+        std::string a;
+        for (char c = ' '; c < 0x7f; c++) {
+            if (c != '"' && c != '\\') {
+                a += c;
+            }
+        }
+        return a;
+    }();
+    std::string key;
+    std::size_t n = alphabet.size();
+    if (i < n) {
+        return std::string(1, alphabet[i]);
+    }
+    i -= n;
+    for (; i >= n * n; i -= n * n) {
+        key += alphabet[0];
+    }
+    key += alphabet[i / n];
+    key += alphabet[i % n];
+    return key;
+}
+
+struct Shape {
+    const char *what;
+    // The member for key number i, without its comma.
+    std::string (*member)(std::size_t i);
+};
+
+// A body of top-level members filling size bytes but for the closing brace,
+// which a client holding the request open never sends.
+std::string open_body(const Shape &shape, std::size_t size)
+{
+    std::string body = "{\"type\":\"user_inbound\"";
+    for (std::size_t i = 0;; i++) {
+        std::string member = "," + shape.member(i);
+        if (body.size() + member.size() > size - 1) {
+            break;
+        }
+        body += member;
+    }
+    return body;
+}
+
+const Shape worst_shapes[] = {
+    {"short keys, tiny numbers", [](std::size_t i) { return '"' + short_key(i) + "\":0"; }},
+    {"short keys, empty strings", [](std::size_t i) { return '"' + short_key(i) + "\":\"\""; }},
+    {"short keys, empty arrays", [](std::size_t i) { return '"' + short_key(i) + "\":[]"; }},
+    {"numbered keys (issue 15)",
+     [](std::size_t i) { return "\"k" + std::to_string(i) + "\":" + std::to_string(i % 10); }},
+    {"short keys, deep arrays",
+     [](std::size_t i) {
+         return '"' + short_key(i) + "\":" + std::string(15, '[') + std::string(15, ']');
+     }},
+    {"short keys, arrays of short strings",
+     [](std::size_t i) { return '"' + short_key(i) + "\":[\"\",\"\",\"\",\"\"]"; }},
+    {"long keys",
+     [](std::size_t i) { return '"' + std::string(300, 'k') + std::to_string(i) + "\":0"; }},
+    {"one long key", [](std::size_t i) { return '"' + (i ? short_key(i) : std::string(65000, 'k')) + "\":0"; }},
+    {"long values",
+     [](std::size_t i) { return '"' + short_key(i) + "\":\"" + std::string(1100, 'v') + '"'; }},
+    {"values just fitting",
+     [](std::size_t i) { return '"' + short_key(i) + "\":\"" + std::string(1024, 'v') + '"'; }},
+    {"long numbers",
+     [](std::size_t i) { return '"' + short_key(i) + "\":" + std::string(700, '7'); }},
+};
+
+// What a body at the size limit costs the request pool while its client
+// holds it open, fed as nginx reads it (8 KB buffers), whole, and a byte at
+// a time: a small multiple of its size whatever its shape.
+TEST(Allocation, BodyAtTheLimitCostsASmallMultipleOfItsSize)
+{
+    constexpr std::size_t size = 64 * 1024;
+    constexpr std::size_t bytes_per_byte = 4;
+    constexpr std::size_t fixed = 16 * 1024;
+
+    for (const Shape &shape : worst_shapes) {
+        std::string body = open_body(shape, size);
+        ASSERT_GT(body.size(), size - 1200) << shape.what;
+        for (std::size_t piece : {std::size_t(8192), body.size(), std::size_t(1)}) {
+            SCOPED_TRACE(testing::Message() << shape.what << ", pieces of " << piece);
+            CountingArena arena;
+            Validator validator(pbxtest::built_in_catalog(), limits(size, 16), arena.allocator());
+            for (std::size_t at = 0; at < body.size(); at += piece) {
+                ASSERT_TRUE(validator.feed(body.data() + at, std::min(piece, body.size() - at)))
+                    << validator.verdict().detail();
+            }
+            EXPECT_GT(validator.fields().size(), 0u);
+            EXPECT_LE(arena.bytes(), bytes_per_byte * body.size() + fixed)
+                << arena.bytes() << " bytes in " << arena.blocks() << " blocks for "
+                << body.size() << " bytes, " << validator.fields().size() << " fields";
+            std::printf("[ pool     ] %-38s pieces %5zu: %7zu bytes, %5.2f per body byte, "
+                        "%5zu fields\n",
+                        shape.what, piece, arena.bytes(),
+                        static_cast<double>(arena.bytes()) / body.size(),
+                        validator.fields().size());
         }
     }
 }

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <string>
 
 #include "field_kind.hpp"
@@ -126,6 +127,56 @@ TEST(FieldKind, RefusesMalformedDatetimes)
         EXPECT_FALSE(is_datetime(text)) << '"' << text << '"';
     }
     EXPECT_FALSE(is_datetime(std::string_view("2026-11-27T09:15:02\0", 20)));
+}
+
+// The day must be one its month has: February 29 in leap years only, by
+// the Gregorian rule (every fourth year, not centuries, but every fourth
+// century).
+TEST(FieldKind, DatetimeDayIsWithinItsMonth)
+{
+    for (const char *text : {
+             "2024-02-29T00:00:00Z",
+             "2000-02-29T12:00:00",
+             "2400-02-29 12:00:00",
+             "0000-02-29T00:00:00",
+             "2026-02-28T23:59:59Z",
+             "2026-04-30T09:15:02",
+             "2026-12-31T23:59:59Z",
+             "2026-01-31T00:00:00",
+             "2016-12-31T23:59:60Z",
+             "2026-02-28T23:59:60+01:00",
+         })
+    {
+        EXPECT_TRUE(is_datetime(text)) << text;
+    }
+    for (const char *text : {
+             "2026-02-29T00:00:00Z",
+             "2026-02-30T09:15:02",
+             "2024-02-30T09:15:02",
+             "1900-02-29T00:00:00",
+             "2100-02-29T00:00:00Z",
+             "2026-04-31T09:15:02",
+             "2026-06-31T09:15:02",
+             "2026-09-31T09:15:02",
+             "2026-11-31T09:15:02",
+             "2026-02-31T23:59:60Z",
+         })
+    {
+        EXPECT_FALSE(is_datetime(text)) << text;
+    }
+
+    const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    for (int year : {2023, 2024, 1900, 2000}) {
+        bool leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+        for (int month = 1; month <= 12; month++) {
+            int last = days[month - 1] + (month == 2 && leap ? 1 : 0);
+            char text[32];
+            std::snprintf(text, sizeof(text), "%04d-%02d-%02dT12:00:00Z", year, month, last);
+            EXPECT_TRUE(is_datetime(text)) << text;
+            std::snprintf(text, sizeof(text), "%04d-%02d-%02dT12:00:00Z", year, month, last + 1);
+            EXPECT_FALSE(is_datetime(text)) << text;
+        }
+    }
 }
 
 TEST(FieldKind, ShapeOfStringRecordsEmptinessDigitsAndDatetime)

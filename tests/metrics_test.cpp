@@ -12,6 +12,40 @@
 namespace pbxwebhook {
 namespace {
 
+// A sample of one zone's rendered text, as Prometheus would read it; 0 for
+// a series that is not there (render leaves out what never counted).
+std::uint64_t sample(const Metrics &metrics, const std::string &series)
+{
+    Metrics::Zone zone{"z", &metrics};
+    std::string text;
+    Metrics::render(&zone, 1, text);
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+        if (line.rfind(series + " ", 0) == 0) {
+            return std::stoull(line.substr(series.size() + 1));
+        }
+    }
+    return 0;
+}
+
+std::uint64_t requests(const Metrics &metrics, const char *result, const char *reason)
+{
+    return sample(metrics, std::string("pbx_webhook_requests_total{zone=\"z\",result=\"") + result
+                               + "\",reason=\"" + reason + "\"}");
+}
+
+std::uint64_t events(const Metrics &metrics, const char *type)
+{
+    return sample(metrics,
+                  std::string("pbx_webhook_events_total{zone=\"z\",type=\"") + type + "\"}");
+}
+
+std::uint64_t token_matches(const Metrics &metrics, int token_id)
+{
+    return sample(metrics, "pbx_webhook_token_matches_total{zone=\"z\",token_id=\""
+                               + std::to_string(token_id) + "\"}");
+}
+
 struct TestZone {
     std::vector<void *> blocks;
     std::size_t budget = 1 << 20;
@@ -88,10 +122,10 @@ TEST(Metrics, CountsRequestsByResultAndReason)
     m.count({Result::rejected, Reason::token_mismatch, 0, 0, {}, 1}, zone.memory());
     m.count({Result::would_reject, Reason::field_missing, 2, 50, {}, 1}, zone.memory());
 
-    EXPECT_EQ(m.requests(Result::accepted, Reason::ok), 1u);
-    EXPECT_EQ(m.requests(Result::rejected, Reason::token_mismatch), 2u);
-    EXPECT_EQ(m.requests(Result::would_reject, Reason::field_missing), 1u);
-    EXPECT_EQ(m.requests(Result::rejected, Reason::field_missing), 0u);
+    EXPECT_EQ(requests(m, "accepted", "ok"), 1u);
+    EXPECT_EQ(requests(m, "rejected", "token_mismatch"), 2u);
+    EXPECT_EQ(requests(m, "would_reject", "field_missing"), 1u);
+    EXPECT_EQ(requests(m, "rejected", "field_missing"), 0u);
     EXPECT_EQ(m.bytes(), 60u);
 }
 
@@ -105,9 +139,9 @@ TEST(Metrics, CountsEventsOnlyWhenAccepted)
     m.count(accepted("queue_call"), zone.memory());
     m.count({Result::would_reject, Reason::field_type, 1, 0, "voicemail", 1}, zone.memory());
 
-    EXPECT_EQ(m.events("voicemail"), 2u);
-    EXPECT_EQ(m.events("queue_call"), 1u);
-    EXPECT_EQ(m.events("user_inbound"), 0u);
+    EXPECT_EQ(events(m, "voicemail"), 2u);
+    EXPECT_EQ(events(m, "queue_call"), 1u);
+    EXPECT_EQ(events(m, "user_inbound"), 0u);
     EXPECT_EQ(zone.locks, 2) << "only a type's first sighting takes the lock";
 }
 
@@ -121,9 +155,9 @@ TEST(Metrics, CountsTokenMatchesByIndex)
     m.count(accepted("voicemail", 2), zone.memory());
     m.count({Result::rejected, Reason::token_mismatch, 0, 0, {}, 1}, zone.memory());
 
-    EXPECT_EQ(m.token_matches(1), 1u);
-    EXPECT_EQ(m.token_matches(2), 2u);
-    EXPECT_EQ(m.token_matches(3), 0u);
+    EXPECT_EQ(token_matches(m, 1), 1u);
+    EXPECT_EQ(token_matches(m, 2), 2u);
+    EXPECT_EQ(token_matches(m, 3), 0u);
     EXPECT_EQ(m.zone_full(), 0u);
 }
 
@@ -135,7 +169,46 @@ TEST(Metrics, SecretIndexBeyondSlotsCountsAsZoneFull)
     m.count(accepted("voicemail", Metrics::token_slots + 1), zone.memory());
 
     EXPECT_EQ(m.zone_full(), 1u);
-    EXPECT_EQ(m.requests(Result::accepted, Reason::ok), 1u);
+    EXPECT_EQ(requests(m, "accepted", "ok"), 1u);
+}
+
+TEST(Metrics, CountsMatchesOfAnySecretButTheLast)
+{
+    TestZone zone;
+    Metrics m;
+
+    auto matched = [](std::size_t token_id, std::size_t secrets) {
+        return Judgement{Result::accepted, Reason::ok, token_id, 0, "voicemail", 1, secrets};
+    };
+
+    m.count(matched(1, 1), zone.memory());  // the only secret
+    m.count(matched(2, 2), zone.memory());  // the newer of two
+    m.count(matched(1, 2), zone.memory());  // the older of two
+    m.count(matched(1, 3), zone.memory());
+    m.count(matched(2, 3), zone.memory());
+    m.count(matched(0, 2), zone.memory());  // no match
+
+    EXPECT_EQ(m.old_secret_matches(), 3u);
+}
+
+TEST(Metrics, SecretsGaugeFollowsTheLatestJudgingLocation)
+{
+    TestZone zone;
+    Metrics m;
+
+    EXPECT_EQ(m.secrets(), 0u);
+    m.count({Result::rejected, Reason::token_mismatch, 0, 0, {}, 1, 2}, zone.memory());
+    EXPECT_EQ(m.secrets(), 2u);
+    m.count({Result::accepted, Reason::ok, 1, 0, "voicemail", 1, 1}, zone.memory());
+    EXPECT_EQ(m.secrets(), 1u);
+
+    std::string text;
+    Metrics::Zone zones[] = {{"z", &m}};
+    Metrics::render(zones, 1, text);
+    auto samples = parse_exposition(text);
+
+    EXPECT_EQ(samples["pbx_webhook_secrets{zone=\"z\"}"], "1");
+    EXPECT_EQ(samples["pbx_webhook_old_secret_matches_total{zone=\"z\"}"], "0");
 }
 
 TEST(Metrics, FullZoneDegradesCountingButKeepsTotals)
@@ -146,9 +219,9 @@ TEST(Metrics, FullZoneDegradesCountingButKeepsTotals)
 
     m.count(accepted("voicemail"), zone.memory());
 
-    EXPECT_EQ(m.events("voicemail"), 0u);
+    EXPECT_EQ(events(m, "voicemail"), 0u);
     EXPECT_EQ(m.zone_full(), 1u);
-    EXPECT_EQ(m.requests(Result::accepted, Reason::ok), 1u);
+    EXPECT_EQ(requests(m, "accepted", "ok"), 1u);
 }
 
 TEST(Metrics, LastSeenKeepsTheLatestTime)
@@ -236,9 +309,9 @@ TEST(Metrics, ExactUnderConcurrentUpdates)
         w.join();
     }
 
-    EXPECT_EQ(m.requests(Result::accepted, Reason::ok), 2u + threads * per_thread);
-    EXPECT_EQ(m.events("voicemail") + m.events("queue_call"), 2u + threads * per_thread);
-    EXPECT_EQ(m.token_matches(1) + m.token_matches(2), 2u + threads * per_thread);
+    EXPECT_EQ(requests(m, "accepted", "ok"), 2u + threads * per_thread);
+    EXPECT_EQ(events(m, "voicemail") + events(m, "queue_call"), 2u + threads * per_thread);
+    EXPECT_EQ(token_matches(m, 1) + token_matches(m, 2), 2u + threads * per_thread);
 }
 
 }  // namespace

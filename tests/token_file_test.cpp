@@ -26,12 +26,12 @@ TEST(TokenFile, TrimsBlanksAndSkipsBlankLinesKeepingLineNumbers)
     EXPECT_EQ(file.secrets[1].text, long_b);
     EXPECT_EQ(file.secrets[1].line, 4u);
     EXPECT_TRUE(file.notes.empty());
-    EXPECT_FALSE(file.failed());
 }
 
 TEST(TokenFile, LastLineNeedsNoNewline)
 {
-    TokenFile file = parse_token_file(long_a + "\n" + long_b);
+    std::string text = long_a + "\n" + long_b;
+    TokenFile file = parse_token_file(text);
     ASSERT_EQ(file.secrets.size(), 2u);
     EXPECT_EQ(file.secrets[1].text, long_b);
     EXPECT_EQ(file.secrets[1].line, 2u);
@@ -46,12 +46,32 @@ TEST(TokenFile, BlanksInsideASecretStay)
 
 TEST(TokenFile, ShortSecretWarnsWithItsLine)
 {
-    TokenFile file = parse_token_file(long_a + "\n\nshort\n");
+    std::string text = long_a + "\n\nshort\n";
+    TokenFile file = parse_token_file(text);
     ASSERT_EQ(file.secrets.size(), 2u);
     ASSERT_EQ(file.notes.size(), 1u);
     EXPECT_EQ(file.notes[0].severity, ConfNote::warning);
     EXPECT_EQ(file.notes[0].text, "line 3: secret is shorter than 16 bytes");
-    EXPECT_FALSE(file.failed());
+}
+
+TEST(TokenFile, LineStartingWithHashIsASecretAndWarns)
+{
+    std::string text = "  # old secret below, remove after rotation\n" + long_a + "\n";
+    TokenFile file = parse_token_file(text);
+    ASSERT_EQ(file.secrets.size(), 2u);
+    EXPECT_EQ(file.secrets[0].text, "# old secret below, remove after rotation");
+    ASSERT_EQ(file.notes.size(), 1u);
+    EXPECT_EQ(file.notes[0].severity, ConfNote::warning);
+    EXPECT_EQ(file.notes[0].text,
+              "line 1: starts with \"#\", which makes it a secret, not a comment");
+}
+
+TEST(TokenFile, HashInsideASecretIsNoNote)
+{
+    std::string text = long_a + "#" + long_b + "\n";
+    TokenFile file = parse_token_file(text);
+    ASSERT_EQ(file.secrets.size(), 1u);
+    EXPECT_TRUE(file.notes.empty());
 }
 
 TEST(TokenFile, FileWithoutSecretFails)
@@ -62,7 +82,6 @@ TEST(TokenFile, FileWithoutSecretFails)
         ASSERT_EQ(file.notes.size(), 1u);
         EXPECT_EQ(file.notes[0].severity, ConfNote::error);
         EXPECT_EQ(file.notes[0].text, "has no secret");
-        EXPECT_TRUE(file.failed());
     }
 }
 

@@ -21,7 +21,6 @@ TEST(TokenSet, EmptySetMatchesNothing)
 {
     TokenSet set;
     EXPECT_TRUE(set.empty());
-    EXPECT_EQ(set.size(), 0u);
     EXPECT_EQ(set.match("anything"), 0u);
     EXPECT_EQ(set.match(""), 0u);
 }
@@ -30,7 +29,6 @@ TEST(TokenSet, OneSecretMatchesAsOne)
 {
     TokenSet set = set_of({"s3cret-token-0001"});
     EXPECT_FALSE(set.empty());
-    EXPECT_EQ(set.size(), 1u);
     EXPECT_EQ(set.match("s3cret-token-0001"), 1u);
     EXPECT_EQ(set.match("s3cret-token-0002"), 0u);
 }
@@ -42,7 +40,6 @@ TEST(TokenSet, IndexIsOneBasedInOrderAdded)
     EXPECT_EQ(two.match("second-secret-bbbb"), 2u);
 
     TokenSet three = set_of({"alpha-alpha-alpha", "beta", "gamma-gamma-gamma-gamma"});
-    EXPECT_EQ(three.size(), 3u);
     EXPECT_EQ(three.match("alpha-alpha-alpha"), 1u);
     EXPECT_EQ(three.match("beta"), 2u);
     EXPECT_EQ(three.match("gamma-gamma-gamma-gamma"), 3u);
@@ -149,7 +146,7 @@ TEST(TokenSet, EmptySecretNeverMatches)
 {
     TokenSet set;
     set.add("");
-    EXPECT_EQ(set.size(), 1u);
+    EXPECT_FALSE(set.empty());
     EXPECT_EQ(set.match(""), 0u);
     EXPECT_EQ(set.match("x"), 0u);
     EXPECT_EQ(set.match(std::string(1, '\0')), 0u);

@@ -126,7 +126,7 @@ inline Outcome outcome_of(const pbxwebhook::Validator &validator)
     for (std::size_t i = 0; i < fields.size(); i++) {
         const pbxwebhook::EventField &f = fields[i];
         pbxwebhook::ValueShape shape = f.shape();
-        outcome.fields.push_back({std::string(f.name), std::string(f.value), shape.kind,
+        outcome.fields.push_back({std::string(f.name()), std::string(f.value()), shape.kind,
                                   shape.empty_string, shape.digits, shape.datetime});
     }
     return outcome;
@@ -166,7 +166,7 @@ inline Outcome validate_pieces_in(CountingArena &arena, std::string_view body,
             EXPECT_EQ(std::string(validator.verdict().detail()), stopped_detail);
             EXPECT_EQ(validator.bytes(), stopped_bytes);
         } else if (!more) {
-            EXPECT_TRUE(validator.decided()) << "feed refused bytes without a verdict";
+            EXPECT_FALSE(validator.verdict().accepted()) << "feed refused bytes without a verdict";
             stopped = true;
             stopped_reason = validator.verdict().reason();
             stopped_detail = std::string(validator.verdict().detail());
@@ -187,7 +187,6 @@ inline Outcome validate_pieces_in(CountingArena &arena, std::string_view body,
     EXPECT_EQ(again.reason(), outcome.reason) << "finish is not idempotent";
     EXPECT_EQ(std::string(again.detail()), outcome.detail);
     EXPECT_FALSE(validator.feed("{", 1)) << "feed after finish was taken";
-    EXPECT_TRUE(validator.decided());
     return outcome;
 }
 

@@ -26,6 +26,27 @@ bool number_at(std::string_view text, std::size_t at, std::size_t n, int lo, int
     return value >= lo && value <= hi;
 }
 
+bool leap_year(int year) noexcept
+{
+    return year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+}
+
+// The proleptic Gregorian calendar, as RFC 3339 (appendix C) has it.
+int days_in_month(int year, int month) noexcept
+{
+    static constexpr int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return month == 2 && leap_year(year) ? 29 : days[month - 1];
+}
+
+int value_at(std::string_view text, std::size_t at, std::size_t n) noexcept
+{
+    int value = 0;
+    for (std::size_t i = at; i < at + n; i++) {
+        value = value * 10 + (text[i] - '0');
+    }
+    return value;
+}
+
 }  // namespace
 
 std::optional<FieldKind> parse_field_kind(std::string_view name) noexcept
@@ -66,7 +87,8 @@ bool is_datetime(std::string_view t) noexcept
     if (!number_at(t, 0, 4, 0, 9999) || t[4] != '-' || !number_at(t, 5, 2, 1, 12)
         || t[7] != '-' || !number_at(t, 8, 2, 1, 31) || (t[10] != 'T' && t[10] != ' ')
         || !number_at(t, 11, 2, 0, 23) || t[13] != ':' || !number_at(t, 14, 2, 0, 59)
-        || t[16] != ':' || !number_at(t, 17, 2, 0, 60))
+        || t[16] != ':' || !number_at(t, 17, 2, 0, 60)
+        || value_at(t, 8, 2) > days_in_month(value_at(t, 0, 4), value_at(t, 5, 2)))
     {
         return false;
     }

@@ -14,7 +14,9 @@ enum class FieldKind { string, nonempty, number, numeric, datetime, array, objec
 std::optional<FieldKind> parse_field_kind(std::string_view name) noexcept;
 std::string_view field_kind_name(FieldKind kind) noexcept;
 
-// YYYY-MM-DD(T| )HH:MM:SS[.frac][Z|+HH:MM|-HH:MM], with field ranges checked.
+// YYYY-MM-DD(T| )HH:MM:SS[.frac][Z|+HH:MM|-HH:MM], with field ranges checked:
+// a day that its month has (February 29 in leap years only); second 60,
+// RFC 3339's leap second, on any day.
 bool is_datetime(std::string_view text) noexcept;
 
 // One or more ASCII digits.

@@ -84,7 +84,14 @@ void Metrics::count(const Judgement &j, const SharedMemory &memory) noexcept
         1, std::memory_order_relaxed);
     bytes_.fetch_add(j.bytes, std::memory_order_relaxed);
 
+    if (j.secrets != 0) {
+        secrets_.store(j.secrets, std::memory_order_relaxed);
+    }
+
     if (j.token_id != 0) {
+        if (j.token_id < j.secrets) {
+            old_secret_matches_.fetch_add(1, std::memory_order_relaxed);
+        }
         if (j.token_id <= token_slots) {
             tokens_[j.token_id - 1].fetch_add(1, std::memory_order_relaxed);
         } else {
@@ -111,20 +118,6 @@ void Metrics::count(const Judgement &j, const SharedMemory &memory) noexcept
            && !t->last_seen.compare_exchange_weak(seen, j.now, std::memory_order_relaxed))
     {
     }
-}
-
-std::uint64_t Metrics::events(std::string_view type) const noexcept
-{
-    TypeCounter *t = find(type);
-    return t ? t->events.load(std::memory_order_relaxed) : 0;
-}
-
-std::uint64_t Metrics::token_matches(std::size_t token_id) const noexcept
-{
-    if (token_id == 0 || token_id > token_slots) {
-        return 0;
-    }
-    return tokens_[token_id - 1].load(std::memory_order_relaxed);
 }
 
 void Metrics::render(const Zone *zones, std::size_t count, std::string &out)
@@ -186,6 +179,20 @@ void Metrics::render(const Zone *zones, std::size_t count, std::string &out)
                 append_sample(out, tokens, zones[z].name, labels, n);
             }
         }
+    }
+
+    constexpr std::string_view old_secret = "pbx_webhook_old_secret_matches_total";
+    append_family(out, old_secret, "counter",
+                  "Requests whose token matched a secret other than the last of the location's list.");
+    for (std::size_t z = 0; z < count; z++) {
+        append_sample(out, old_secret, zones[z].name, "", zones[z].metrics->old_secret_matches());
+    }
+
+    constexpr std::string_view secrets = "pbx_webhook_secrets";
+    append_family(out, secrets, "gauge",
+                  "Secrets held by the location that judged the zone's latest request.");
+    for (std::size_t z = 0; z < count; z++) {
+        append_sample(out, secrets, zones[z].name, "", zones[z].metrics->secrets());
     }
 
     constexpr std::string_view bytes = "pbx_webhook_validated_bytes_total";

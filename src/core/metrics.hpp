@@ -29,6 +29,7 @@ struct Judgement {
     std::size_t bytes;           // body bytes validated
     std::string_view type;       // the accepted event's type, else empty
     std::int64_t now;            // Unix seconds
+    std::size_t secrets = 0;     // how many the judging location holds
 };
 
 // Counters shared by all workers of all generations: placed once in shared
@@ -41,15 +42,13 @@ public:
 
     void count(const Judgement &judgement, const SharedMemory &memory) noexcept;
 
-    std::uint64_t requests(Result result, Reason reason) const noexcept
-    {
-        return requests_[static_cast<int>(result)][static_cast<int>(reason)].load(
-            std::memory_order_relaxed);
-    }
-    std::uint64_t events(std::string_view type) const noexcept;
-    std::uint64_t token_matches(std::size_t token_id) const noexcept;
     std::uint64_t bytes() const noexcept { return bytes_.load(std::memory_order_relaxed); }
     std::uint64_t zone_full() const noexcept { return zone_full_.load(std::memory_order_relaxed); }
+    std::uint64_t old_secret_matches() const noexcept
+    {
+        return old_secret_matches_.load(std::memory_order_relaxed);
+    }
+    std::uint64_t secrets() const noexcept { return secrets_.load(std::memory_order_relaxed); }
 
     struct Zone {
         std::string_view name;
@@ -77,6 +76,11 @@ private:
     std::atomic<std::uint64_t> tokens_[token_slots] = {};
     std::atomic<std::uint64_t> bytes_{0};
     std::atomic<std::uint64_t> zone_full_{0};
+    // A match of any secret but the last of its location's list: during a
+    // rotation, the old one. Counted when it happens, against the list in
+    // force then, so a reload that renumbers the secrets changes no count.
+    std::atomic<std::uint64_t> old_secret_matches_{0};
+    std::atomic<std::uint64_t> secrets_{0};
     std::atomic<TypeCounter *> types_{nullptr};
 };
 

@@ -43,7 +43,6 @@ public:
 
     const EventRule *find(std::string_view type) const noexcept;
 
-    bool empty() const noexcept { return rules_.empty(); }
     const std::vector<EventRule> &rules() const noexcept { return rules_; }
 
 private:

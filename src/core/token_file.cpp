@@ -22,16 +22,6 @@ std::string_view trim(std::string_view text) noexcept
 
 }  // namespace
 
-bool TokenFile::failed() const noexcept
-{
-    for (const ConfNote &note : notes) {
-        if (note.severity == ConfNote::error) {
-            return true;
-        }
-    }
-    return false;
-}
-
 std::vector<ConfNote> judge_token_file(std::uint64_t size, bool readable_by_others)
 {
     if (size > token_file_limit) {
@@ -66,6 +56,12 @@ TokenFile parse_token_file(std::string_view text)
             continue;
         }
         file.secrets.push_back({secret, line});
+
+        if (secret.front() == '#') {
+            file.notes.push_back({ConfNote::warning, "line " + std::to_string(line)
+                                                         + ": starts with \"#\", which makes it a "
+                                                           "secret, not a comment"});
+        }
 
         std::string warning = secret_warning(secret);
         if (!warning.empty()) {

@@ -28,8 +28,7 @@ struct FileSecret {
 
 struct TokenFile {
     std::vector<FileSecret> secrets;  // point into the text parsed
-    std::vector<ConfNote> notes;
-    bool failed() const noexcept;
+    std::vector<ConfNote> notes;  // an error among them: the file is not usable
 };
 
 // What the file's metadata says before it is read; an error means it must

@@ -316,18 +316,18 @@ void Validator::check_schema() noexcept
         decide(Verdict::reject(Reason::type_missing, "field \"type\" missing"));
         return;
     }
-    if (type->kind != JsonKind::string || type->value.empty()) {
+    if (type->kind() != JsonKind::string || type->value().empty()) {
         decide(Verdict::reject(Reason::type_missing, "field \"type\" is %s, not a non-empty string",
-                               type->kind == JsonKind::string ? "empty"
-                                                              : kind_words(type->kind).data()));
+                               type->kind() == JsonKind::string ? "empty"
+                                                              : kind_words(type->kind()).data()));
         return;
     }
 
     // A cut value is not the type that was sent; no schema type is that long.
     static_assert(Schema::max_type_length <= EventFields::value_limit);
-    const EventRule *rule = type->cut ? nullptr : schema_.find(type->value);
+    const EventRule *rule = type->cut() ? nullptr : schema_.find(type->value());
     if (rule == nullptr) {
-        quote_for_detail(type->value, quoted, quote_limit);
+        quote_for_detail(type->value(), quoted, quote_limit);
         decide(Verdict::reject(Reason::type_unknown, "type \"%s\" not accepted", quoted));
         return;
     }
@@ -352,9 +352,9 @@ void Validator::check_schema() noexcept
     if (wrong != nullptr) {
         quote_for_detail(wrong->name, quoted, quote_limit);
         decide(Verdict::reject(Reason::field_type, "field \"%s\" is %s, not %s", quoted,
-                               wrong_value->kind == JsonKind::string
-                                   ? (wrong_value->value.empty() ? "an empty string" : "a string")
-                                   : kind_words(wrong_value->kind).data(),
+                               wrong_value->kind() == JsonKind::string
+                                   ? (wrong_value->value().empty() ? "an empty string" : "a string")
+                                   : kind_words(wrong_value->kind()).data(),
                                field_kind_name(wrong->kind).data()));
         return;
     }

@@ -38,7 +38,6 @@ public:
     // Ends the body and returns the verdict; idempotent.
     const Verdict &finish() noexcept;
 
-    bool decided() const noexcept { return decided_; }
     const Verdict &verdict() const noexcept { return verdict_; }
     std::size_t bytes() const noexcept { return bytes_; }
     const EventFields &fields() const noexcept { return fields_; }

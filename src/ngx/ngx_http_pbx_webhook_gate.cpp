@@ -32,6 +32,7 @@ RequestCtx *create_ctx(ngx_http_request_t *r, const LocConf *lcf) noexcept
     RequestCtx *ctx = new (cln->data) RequestCtx{};
     ctx->state = GateState::checking;
     ctx->monitor = lcf->mode == gate_monitor;
+    ctx->secrets = lcf->token_set->size();
     ctx->zone = lcf->zone;
     ngx_http_set_ctx(r, ctx, ngx_http_pbx_webhook_module);
     return ctx;

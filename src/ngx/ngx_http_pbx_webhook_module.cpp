@@ -1,6 +1,7 @@
 #include "ngx_http_pbx_webhook_module.hpp"
 
 #include <cctype>
+#include <cstdarg>
 #include <new>
 #include <string>
 #include <string_view>
@@ -57,6 +58,7 @@ char *set_mode(ngx_conf_t *cf, ngx_command_t *, void *conf) noexcept
                            &value[1]);
         return static_cast<char *>(NGX_CONF_ERROR);
     }
+    lcf->mode_at = place_of(cf);
     return NGX_CONF_OK;
 }
 
@@ -126,7 +128,14 @@ bool read_token_file(ngx_conf_t *cf, ngx_fd_t fd, const ngx_str_t *path, ngx_str
     }
 
     off_t size = ngx_file_size(&info);
-    if (!log_token_file_notes(cf, path, judge_token_file(size, (info.st_mode & S_IROTH) != 0))) {
+    try {
+        if (!log_token_file_notes(cf, path,
+                                  judge_token_file(size, (info.st_mode & S_IROTH) != 0))) {
+            return false;
+        }
+    } catch (const std::exception &e) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"pbx_webhook_token_file\" failed: %s",
+                           e.what());
         return false;
     }
 
@@ -233,6 +242,24 @@ char *set_event(ngx_conf_t *cf, ngx_command_t *, void *conf) noexcept
     return NGX_CONF_OK;
 }
 
+char *set_token_header(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept
+{
+    char *rv = ngx_conf_set_str_slot(cf, cmd, conf);
+    if (rv == NGX_CONF_OK) {
+        static_cast<LocConf *>(conf)->token_header_at = place_of(cf);
+    }
+    return rv;
+}
+
+char *set_max_body_size(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept
+{
+    char *rv = ngx_conf_set_size_slot(cf, cmd, conf);
+    if (rv == NGX_CONF_OK) {
+        static_cast<LocConf *>(conf)->max_body_size_at = place_of(cf);
+    }
+    return rv;
+}
+
 char *check_max_body_size(ngx_conf_t *cf, void *, void *data) noexcept
 {
     size_t size = *static_cast<size_t *>(data);
@@ -289,7 +316,7 @@ ngx_command_t commands[] = {
 
     {ngx_string("pbx_webhook_token_header"),
      any_level | NGX_CONF_TAKE1,
-     ngx_conf_set_str_slot,
+     set_token_header,
      NGX_HTTP_LOC_CONF_OFFSET,
      offsetof(LocConf, token_header),
      nullptr},
@@ -303,7 +330,7 @@ ngx_command_t commands[] = {
 
     {ngx_string("pbx_webhook_max_body_size"),
      any_level | NGX_CONF_TAKE1,
-     ngx_conf_set_size_slot,
+     set_max_body_size,
      NGX_HTTP_LOC_CONF_OFFSET,
      offsetof(LocConf, max_body_size),
      &max_body_size_post},
@@ -399,6 +426,12 @@ bool build_token_set(ngx_conf_t *cf, LocConf *conf) noexcept
 
 void merge_values(const LocConf *prev, LocConf *conf) noexcept
 {
+    if (conf->mode == NGX_CONF_UNSET_UINT) {
+        conf->mode_at = prev->mode_at;
+    }
+    if (conf->max_body_size == NGX_CONF_UNSET_SIZE) {
+        conf->max_body_size_at = prev->max_body_size_at;
+    }
     ngx_conf_merge_uint_value(conf->mode, prev->mode, gate_off);
     ngx_conf_merge_size_value(conf->max_body_size, prev->max_body_size, 64 * 1024);
     ngx_conf_merge_uint_value(conf->max_depth, prev->max_depth, 16);
@@ -440,6 +473,9 @@ bool merge_secrets(ngx_conf_t *cf, const LocConf *prev, LocConf *conf) noexcept
 
 bool merge_token_header(ngx_conf_t *cf, const LocConf *prev, LocConf *conf) noexcept
 {
+    if (conf->token_header.data == nullptr) {
+        conf->token_header_at = prev->token_header_at;
+    }
     ngx_conf_merge_str_value(conf->token_header, prev->token_header, "X-Pbx-Token");
 
     for (size_t i = 0; i < conf->token_header.len; i++) {
@@ -466,22 +502,113 @@ bool merge_token_header(ngx_conf_t *cf, const LocConf *prev, LocConf *conf) noex
     return true;
 }
 
+const ngx_http_core_loc_conf_t *core_loc_conf(ngx_conf_t *cf) noexcept
+{
+    return static_cast<ngx_http_core_loc_conf_t *>(
+        ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
+}
+
+// A message about a directive read earlier, in nginx -t's own format, at
+// the place it was written: ngx_conf_log_error would name the end of the
+// http block, where merging happens.
+void log_at(ngx_conf_t *cf, ngx_uint_t level, const ConfPlace &at, const char *fmt, ...) noexcept
+{
+    u_char text[NGX_MAX_CONF_ERRSTR];
+    va_list args;
+    va_start(args, fmt);
+    u_char *end = ngx_vslprintf(text, text + sizeof(text), fmt, args);
+    va_end(args);
+
+    size_t len = end - text;
+    if (at.line == 0) {
+        ngx_conf_log_error(level, cf, 0, "%*s", len, text);
+        return;
+    }
+    ngx_log_error(level, cf->log, 0, "%*s in %V:%ui", len, text, &at.file, at.line);
+}
+
 // A server or http level without secrets of its own is fine as long as its
 // locations have them; should a request still be judged there, no token
 // matches and the gate fails closed.
 bool check_gate_has_secret(ngx_conf_t *cf, const LocConf *conf) noexcept
 {
-    ngx_http_core_loc_conf_t *clcf = static_cast<ngx_http_core_loc_conf_t *>(
-        ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
+    const ngx_http_core_loc_conf_t *clcf = core_loc_conf(cf);
 
     if (conf->mode != gate_off && conf->token_set->empty() && clcf->name.len != 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"pbx_webhook %s\" needs a secret: add \"pbx_webhook_token\" or "
-                           "\"pbx_webhook_token_file\"",
-                           conf->mode == gate_on ? "on" : "monitor");
+        log_at(cf, NGX_LOG_EMERG, conf->mode_at,
+               "\"pbx_webhook %s\" needs a secret: add \"pbx_webhook_token\" or "
+               "\"pbx_webhook_token_file\" to location \"%V\"",
+               conf->mode == gate_on ? "on" : "monitor", &clcf->name);
         return false;
     }
     return true;
+}
+
+// The gate answers a GET with 405 before the metrics handler could run.
+bool check_metrics(ngx_conf_t *cf, const LocConf *conf) noexcept
+{
+    if (conf->metrics_at.line == 0) {
+        return true;
+    }
+    if (conf->mode == gate_on) {
+        log_at(cf, NGX_LOG_EMERG, conf->metrics_at,
+               "\"pbx_webhook_metrics\" where \"pbx_webhook\" is on: the gate refuses the GET "
+               "that reads the metrics");
+        return false;
+    }
+
+    const MainConf *mcf = static_cast<MainConf *>(
+        ngx_http_conf_get_module_main_conf(cf, ngx_http_pbx_webhook_module));
+    if (mcf->zones == nullptr || mcf->zones->nelts == 0) {
+        log_at(cf, NGX_LOG_WARN, conf->metrics_at,
+               "\"pbx_webhook_metrics\" has nothing to show: no \"pbx_webhook_zone\" is declared");
+    }
+    return true;
+}
+
+// nginx refuses a body over client_max_body_size before the gate has read
+// it, with a 413 and no verdict.
+void warn_body_limits(ngx_conf_t *cf, const LocConf *conf,
+                      const ngx_http_core_loc_conf_t *clcf) noexcept
+{
+    if (clcf->client_max_body_size == 0
+        || static_cast<off_t>(conf->max_body_size) <= clcf->client_max_body_size)
+    {
+        return;
+    }
+    log_at(cf, NGX_LOG_WARN, conf->max_body_size_at.line ? conf->max_body_size_at : conf->mode_at,
+           "\"pbx_webhook_max_body_size\" is %uz bytes, above \"client_max_body_size\" %O of "
+           "location \"%V\": nginx refuses the larger bodies first",
+           conf->max_body_size, clcf->client_max_body_size, &clcf->name);
+}
+
+void warn_token_header(ngx_conf_t *cf, const LocConf *conf) noexcept
+{
+    const ngx_http_core_srv_conf_t *cscf = static_cast<ngx_http_core_srv_conf_t *>(
+        ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module));
+    const ngx_str_t &name = conf->token_header;
+
+    if (cscf->underscores_in_headers || ngx_strlchr(name.data, name.data + name.len, '_') == nullptr) {
+        return;
+    }
+    log_at(cf, NGX_LOG_WARN, conf->token_header_at,
+           "\"pbx_webhook_token_header\" \"%V\" has \"_\": nginx drops such header lines unless "
+           "\"underscores_in_headers on\" is set in the server, so the token would always count "
+           "as missing",
+           &name);
+}
+
+// Settings that pass nginx -t but cannot work as written, in each location
+// the gate judges ("if" blocks share their location's).
+void warn_about_traps(ngx_conf_t *cf, const LocConf *conf) noexcept
+{
+    const ngx_http_core_loc_conf_t *clcf = core_loc_conf(cf);
+
+    if (conf->mode == gate_off || clcf->name.len == 0 || clcf->noname) {
+        return;
+    }
+    warn_body_limits(cf, conf, clcf);
+    warn_token_header(cf, conf);
 }
 
 char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept
@@ -493,10 +620,12 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept
     merge_schema(cf, prev, conf);
 
     if (!check_zone_use(cf, conf) || !merge_secrets(cf, prev, conf)
-        || !merge_token_header(cf, prev, conf) || !check_gate_has_secret(cf, conf))
+        || !merge_token_header(cf, prev, conf) || !check_gate_has_secret(cf, conf)
+        || !check_metrics(cf, conf))
     {
         return static_cast<char *>(NGX_CONF_ERROR);
     }
+    warn_about_traps(cf, conf);
     return NGX_CONF_OK;
 }
 
@@ -527,7 +656,7 @@ ngx_int_t preconfiguration(ngx_conf_t *cf) noexcept
 
 ngx_int_t postconfiguration(ngx_conf_t *cf) noexcept
 {
-    return init_gate(cf);
+    return init_gate(cf) == NGX_OK ? init_status_line(cf) : NGX_ERROR;
 }
 
 ngx_int_t init_module(ngx_cycle_t *cycle) noexcept

@@ -17,6 +17,18 @@ namespace pbxwebhook {
 
 enum GateMode : ngx_uint_t { gate_off, gate_on, gate_monitor };
 
+// Where a directive was written (line 0: nowhere), for what nginx -t says
+// about it after the whole file is read, when cf points at the file's end.
+struct ConfPlace {
+    ngx_str_t file;
+    ngx_uint_t line;
+};
+
+inline ConfPlace place_of(const ngx_conf_t *cf) noexcept
+{
+    return {cf->conf_file->file.name, cf->conf_file->line};
+}
+
 // Plain data, so that offsetof works in the directive table; the C++ objects
 // it points to live in the configuration pool, destroyed by its cleanups.
 struct LocConf {
@@ -31,6 +43,10 @@ struct LocConf {
     ngx_flag_t content_type;
     TokenSet *token_set;
     ngx_shm_zone_t *zone;  // pbx_webhook_zone_use: where requests are counted
+    ConfPlace mode_at;     // these three inherited with their values
+    ConfPlace token_header_at;
+    ConfPlace max_body_size_at;
+    ConfPlace metrics_at;  // pbx_webhook_metrics, in this location only
 };
 
 struct MainConf {
@@ -52,6 +68,7 @@ struct RequestCtx {
     bool body_cut;        // refused before the whole body was read
     bool error_page_set;  // the gate set r->error_page while reading
     ngx_uint_t token_id;
+    ngx_uint_t secrets;  // how many the location holds, for the metrics
     ngx_shm_zone_t *zone;
     off_t client_max_body_size;  // of the location that read the body
     Validator *validator;
@@ -75,6 +92,7 @@ RequestCtx *get_request_ctx(ngx_http_request_t *r) noexcept;
 const RequestCtx *judged_request_ctx(ngx_http_request_t *r) noexcept;
 
 ngx_int_t init_gate(ngx_conf_t *cf) noexcept;
+ngx_int_t init_status_line(ngx_conf_t *cf) noexcept;
 
 char *set_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 char *set_zone_use(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;

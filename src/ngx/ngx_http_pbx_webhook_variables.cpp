@@ -9,8 +9,14 @@ namespace {
 
 constexpr std::string_view event_prefix = "pbx_event_";
 
+// One rule for every variable of the module: nothing to show is "not
+// found" (logged "-"), never an empty string.
 ngx_int_t set_value(ngx_http_variable_value_t *v, std::string_view value) noexcept
 {
+    if (value.empty()) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
     v->data = reinterpret_cast<u_char *>(const_cast<char *>(value.data()));
     v->len = value.size();
     v->valid = 1;
@@ -99,16 +105,16 @@ ngx_int_t event_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         return NGX_OK;
     }
 
-    if (!has_control_bytes(field->value)) {
-        return set_value(v, field->value);
+    if (!has_control_bytes(field->value())) {
+        return set_value(v, field->value());
     }
 
-    char *safe = static_cast<char *>(ngx_pnalloc(r->pool, field->value.size()));
+    char *safe = static_cast<char *>(ngx_pnalloc(r->pool, field->value().size()));
     if (safe == nullptr) {
         return NGX_ERROR;
     }
-    replace_control_bytes(field->value, safe);
-    return set_value(v, {safe, field->value.size()});
+    replace_control_bytes(field->value(), safe);
+    return set_value(v, {safe, field->value().size()});
 }
 
 ngx_http_variable_t variables[] = {

@@ -210,8 +210,10 @@ bool check_zone_use(ngx_conf_t *cf, const LocConf *conf) noexcept
     return true;
 }
 
-char *set_metrics(ngx_conf_t *cf, ngx_command_t *, void *) noexcept
+char *set_metrics(ngx_conf_t *cf, ngx_command_t *, void *conf) noexcept
 {
+    static_cast<LocConf *>(conf)->metrics_at = place_of(cf);
+
     ngx_http_core_loc_conf_t *clcf = static_cast<ngx_http_core_loc_conf_t *>(
         ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
     clcf->handler = metrics_handler;
@@ -225,7 +227,8 @@ void count_judgement(const RequestCtx *ctx) noexcept
         return;
     }
 
-    Judgement j{Result::accepted, ctx->verdict.reason(), ctx->token_id, 0, {}, ngx_time()};
+    Judgement j{Result::accepted, ctx->verdict.reason(), ctx->token_id, 0, {}, ngx_time(),
+                ctx->secrets};
 
     if (!ctx->verdict.accepted()) {
         j.result = ctx->monitor ? Result::would_reject : Result::rejected;
@@ -233,7 +236,7 @@ void count_judgement(const RequestCtx *ctx) noexcept
     if (ctx->validator != nullptr) {
         j.bytes = ctx->validator->bytes();
         if (ctx->verdict.accepted()) {
-            j.type = ctx->validator->fields().find("type")->value;
+            j.type = ctx->validator->fields().find("type")->value();
         }
     }
 

@@ -11,13 +11,14 @@ package PbxTest;
 #   my $r = $t->post(path => '/hook', token => $secret, body => $json);
 #   my $e = $t->next_log;                   # the access log line, as a hash
 #   $t->stop;
-#   $t->error_log_clean;
+#   done_testing;                           # first stops what still runs and
+#                                           # checks every error log for alerts
 #
 # Also: test_config (nginx -t: status and output), reload, reload_in_flight,
-# request (exact bytes), connect (a PbxTest::Conn: send, trickle,
-# read_response, closed, pending), post_expect (Expect: 100-continue),
-# pipeline, h2 (curl, h2c), h2_connect (PbxTest::H2: several streams, bodies
-# held back), backend_requests, backend_reset, error_log_grep, skip_log,
+# request (exact bytes), connect (a PbxTest::Conn, t/lib/PbxTest/Conn.pm:
+# send, trickle, read_response, closed, pending), post_expect (Expect:
+# 100-continue), pipeline, h2 (curl, h2c), h2_connect (PbxTest::H2,
+# t/lib/PbxTest/H2.pm: several streams, bodies held back), backend_requests, backend_reset, error_log_grep, skip_log,
 # skip_all_under_valgrind, timeout (scaled under valgrind). Exported:
 # build_request, chunked_body, event, json_object, json_string, sha256_hex,
 # read_file, write_file.
@@ -32,16 +33,18 @@ use warnings;
 use Carp qw(croak);
 use Cwd qw(abs_path);
 use Digest::SHA qw(sha256_hex);
-use Errno qw(EAGAIN EINTR EWOULDBLOCK);
 use Exporter qw(import);
 use File::Basename qw(basename dirname);
 use File::Path qw(make_path remove_tree);
 use IO::Select;
 use IO::Socket::INET;
 use POSIX qw(WNOHANG);
-use Socket qw(IPPROTO_TCP TCP_NODELAY);
+use Test2::API qw(test2_add_callback_testing_done test2_stack);
 use Test::More;
 use Time::HiRes qw(sleep time);
+
+use PbxTest::Conn;
+use PbxTest::H2;
 
 our @EXPORT = qw(build_request chunked_body read_file write_file sha256_hex json_object
     json_string event);
@@ -78,6 +81,7 @@ sub new {
         offsets  => {},
         running  => 0,
         conf     => undef,
+        error_logs => {},
     }, $class;
 
     make_path($tmp);
@@ -183,6 +187,7 @@ sub compose {
 sub write_config {
     my ($self, $template, %vars) = @_;
     my $conf = $self->compose($template, "$self->{dir}/error.log", %vars);
+    $self->{error_logs}{$1} = 1 while $conf =~ /^\s*error_log\s+\Q$self->{dir}\E\/([^\s;]+)/mg;
     write_file("$self->{dir}/nginx.conf", $conf);
     $self->{conf} = $conf;
     return $conf;
@@ -407,6 +412,28 @@ sub check_valgrind {
 }
 
 sub DESTROY { }
+
+# The last tests of every file, as done_testing (or the end of a file that
+# died) comes: each nginx is stopped, then each error log it wrote must be
+# free of alerts. A file that skipped all has nothing to check.
+test2_add_callback_testing_done(sub {
+    return if (test2_stack()->top->plan // '') eq 'SKIP';
+    $_->finish for grep { ref } @LIVE;
+});
+
+sub finish {
+    my ($self) = @_;
+    return if $self->{finished}++;
+    $self->stop;
+    $self->error_log_clean($_) for $self->error_logs;
+}
+
+# error.log, and every other error log a configuration named in the
+# scratch directory.
+sub error_logs {
+    my ($self) = @_;
+    return sort keys %{{ 'error.log' => 1, %{ $self->{error_logs} } }};
+}
 
 END {
     my $status = $?;
@@ -738,13 +765,13 @@ sub error_log_tail {
     return join '', map { "  $_\n" } @lines;
 }
 
-# The final check of every test file.
+# The final check of every test file, made by finish.
 sub error_log_clean {
     my ($self, $file) = @_;
     my @bad = $self->error_log_grep(
         qr/\[(alert|crit|emerg)\]|worker process \d+ exited on signal|exited with fatal code/,
         $file);
-    ok(!@bad, 'error.log has no [alert], [crit], [emerg] or crashed worker')
+    ok(!@bad, ($file // 'error.log') . ' has no [alert], [crit], [emerg] or crashed worker')
         or diag(join "\n", @bad);
 }
 
@@ -862,447 +889,5 @@ sub spawn {
     }
     return $pid;
 }
-
-###############################################################################
-
-package PbxTest::Conn;
-
-# One client connection: send exact bytes (all at once or trickled), read
-# responses one by one, tell whether the server closed.
-
-use strict;
-use warnings;
-
-use Errno qw(EAGAIN EINTR EWOULDBLOCK);
-use IO::Select;
-use IO::Socket::INET;
-use Socket qw(IPPROTO_TCP TCP_NODELAY);
-use Time::HiRes qw(sleep time);
-
-sub new {
-    my ($class, %o) = @_;
-    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $o{port},
-        Proto => 'tcp', Timeout => $o{timeout} // 5) or return undef;
-    setsockopt($sock, IPPROTO_TCP, TCP_NODELAY, 1);
-    binmode $sock;
-    $sock->blocking(0);
-    return bless { sock => $sock, in => '', eof => 0, timeout => $o{timeout} // 5,
-        send_error => undef }, $class;
-}
-
-# Writes all bytes; false when the server stopped taking them.
-sub send {
-    my ($self, $data) = @_;
-    my $sel = IO::Select->new($self->{sock});
-    my $deadline = time + $self->{timeout};
-
-    while (length $data) {
-        my $n = syswrite($self->{sock}, $data);
-        if (!defined $n) {
-            if ($! == EAGAIN || $! == EWOULDBLOCK || $! == EINTR) {
-                return 0 if time > $deadline;
-                $sel->can_write(0.1);
-                next;
-            }
-            $self->{send_error} = "$!";
-            return 0;
-        }
-        substr($data, 0, $n, '');
-    }
-    return 1;
-}
-
-# Sends in pieces of $size bytes, $delay seconds apart.
-sub trickle {
-    my ($self, $data, $size, $delay) = @_;
-    while (length $data) {
-        $self->send(substr($data, 0, $size, '')) or return 0;
-        sleep $delay if length $data;
-    }
-    return 1;
-}
-
-# Reads more into the buffer: 1 got bytes, 0 end of stream, undef timeout.
-sub fill {
-    my ($self, $deadline) = @_;
-    return 0 if $self->{eof};
-    my $sel = IO::Select->new($self->{sock});
-
-    while (1) {
-        my $left = $deadline - time;
-        return undef if $left <= 0;
-        $sel->can_read($left > 0.5 ? 0.5 : $left) or next;
-        my $n = sysread($self->{sock}, my $data, 65536);
-        if (!defined $n) {
-            next if $! == EAGAIN || $! == EWOULDBLOCK || $! == EINTR;
-            $self->{eof} = 1;
-            $self->{reset} = 1;
-            return 0;
-        }
-        if ($n == 0) {
-            $self->{eof} = 1;
-            return 0;
-        }
-        $self->{in} .= $data;
-        return 1;
-    }
-}
-
-# The next response (an interim 1xx one is a response too): a hash of status,
-# version, reason, headers (lower-cased names, repeats joined by ", "),
-# header_list ([name, value] pairs), body, raw. undef on timeout or when the
-# stream ends first. head => 1 for a response to HEAD.
-sub read_response {
-    my ($self, %o) = @_;
-    my $deadline = time + ($o{timeout} // $self->{timeout});
-
-    my $end;
-    while (($end = index($self->{in}, "\r\n\r\n")) < 0) {
-        my $got = $self->fill($deadline);
-        return undef unless $got;
-    }
-
-    my $head = substr($self->{in}, 0, $end + 4);
-    my @lines = split /\r\n/, $head;
-    my ($version, $status, $reason) = (shift @lines) =~ m{^HTTP/(\d\.\d) (\d{3})(?: (.*))?$}
-        or return undef;
-
-    my (%h, @list);
-    for my $line (@lines) {
-        my ($name, $value) = $line =~ /^([^:\s]+):\s*(.*?)\s*$/ or next;
-        push @list, [$name, $value];
-        my $key = lc $name;
-        $h{$key} = exists $h{$key} ? "$h{$key}, $value" : $value;
-    }
-
-    my $r = { status => $status + 0, version => $version, reason => $reason // '',
-        headers => \%h, header_list => \@list, raw_head => $head, body => '' };
-
-    my $rest = $end + 4;
-    my $no_body = $o{head} || $status < 200 || $status == 204 || $status == 304;
-
-    if ($no_body) {
-        substr($self->{in}, 0, $rest, '');
-
-    } elsif (($h{'transfer-encoding'} // '') =~ /chunked/i) {
-        substr($self->{in}, 0, $rest, '');
-        while (1) {
-            my $eol;
-            while (($eol = index($self->{in}, "\r\n")) < 0) {
-                $self->fill($deadline) or return undef;
-            }
-            my ($size) = substr($self->{in}, 0, $eol) =~ /^([0-9a-fA-F]+)/ or return undef;
-            $size = hex $size;
-            if ($size == 0) {
-                while (($eol = index($self->{in}, "\r\n\r\n")) < 0) {
-                    $self->fill($deadline) or return undef;
-                }
-                substr($self->{in}, 0, $eol + 4, '');
-                last;
-            }
-            while (length($self->{in}) < $eol + 2 + $size + 2) {
-                $self->fill($deadline) or return undef;
-            }
-            $r->{body} .= substr($self->{in}, $eol + 2, $size);
-            substr($self->{in}, 0, $eol + 2 + $size + 2, '');
-        }
-
-    } elsif (defined $h{'content-length'}) {
-        my $len = $h{'content-length'};
-        while (length($self->{in}) < $rest + $len) {
-            $self->fill($deadline) or return undef;
-        }
-        $r->{body} = substr($self->{in}, $rest, $len);
-        substr($self->{in}, 0, $rest + $len, '');
-
-    } else {
-        while (1) {
-            my $got = $self->fill($deadline);
-            return undef unless defined $got;
-            last if $got == 0;
-        }
-        $r->{body} = substr($self->{in}, $rest);
-        $self->{in} = '';
-    }
-
-    $r->{raw} = $head . $r->{body};
-    return $r;
-}
-
-# True when the server closes the connection within $timeout seconds (bytes
-# that arrive meanwhile are kept for read_response).
-sub closed {
-    my ($self, $timeout) = @_;
-    my $deadline = time + ($timeout // 1);
-    while (1) {
-        my $got = $self->fill($deadline);
-        return 0 unless defined $got;
-        return 1 if $got == 0;
-    }
-}
-
-# Whatever has arrived within $timeout seconds, without parsing.
-sub pending {
-    my ($self, $timeout) = @_;
-    my $deadline = time + ($timeout // 0.5);
-    while ($self->fill($deadline)) { }
-    return $self->{in};
-}
-
-sub close {
-    my ($self) = @_;
-    CORE::close($self->{sock}) if $self->{sock};
-    $self->{sock} = undef;
-}
-
-###############################################################################
-
-package PbxTest::H2;
-
-# A minimal HTTP/2 client (prior knowledge, no TLS) for what curl cannot do:
-# several streams on one connection, and a request whose body is held back
-# until the answer has come (curl 7.88 drops a response that arrives, with
-# RST_STREAM, before it has sent the body). Requests are encoded without
-# Huffman or indexing. Responses: :status always decodes (nginx never Huffman
-# codes it); other header values that nginx Huffman codes are left undef.
-
-use strict;
-use warnings;
-
-use Time::HiRes qw(time);
-
-my @STATIC = (undef,
-    [':authority', ''], [':method', 'GET'], [':method', 'POST'], [':path', '/'],
-    [':path', '/index.html'], [':scheme', 'http'], [':scheme', 'https'], [':status', '200'],
-    [':status', '204'], [':status', '206'], [':status', '304'], [':status', '400'],
-    [':status', '404'], [':status', '500'],
-    map { [$_, ''] } qw(accept-charset accept-encoding accept-language accept-ranges accept
-        access-control-allow-origin age allow authorization cache-control content-disposition
-        content-encoding content-language content-length content-location content-range
-        content-type cookie date etag expect expires from host if-match if-modified-since
-        if-none-match if-range if-unmodified-since last-modified link location max-forwards
-        proxy-authenticate proxy-authorization range referer refresh retry-after server
-        set-cookie strict-transport-security transfer-encoding user-agent vary via
-        www-authenticate));
-
-sub new {
-    my ($class, %o) = @_;
-    my $c = PbxTest::Conn->new(%o) or return undef;
-    my $self = bless { c => $c, next_id => 1, streams => {}, port => $o{port},
-        timeout => $o{timeout} // 5, goaway => undef }, $class;
-    $c->send("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" . frame(4, 0, 0, ''));
-    return $self;
-}
-
-sub frame {
-    my ($type, $flags, $sid, $payload) = @_;
-    my $len = length $payload;
-    return pack('CnCCN', $len >> 16, $len & 0xffff, $type, $flags, $sid) . $payload;
-}
-
-sub hpack_int {
-    my ($value, $bits, $first) = @_;
-    my $max = (1 << $bits) - 1;
-    return chr($first | $value) if $value < $max;
-    my $out = chr($first | $max);
-    $value -= $max;
-    while ($value >= 128) {
-        $out .= chr(($value & 127) | 128);
-        $value >>= 7;
-    }
-    return $out . chr($value);
-}
-
-sub hpack_string { hpack_int(length $_[0], 7, 0) . $_[0] }
-
-# Starts a stream. Options: method (POST), path, authority, headers (pairs,
-# names lower-cased), body (undef: none), hold_body (send the HEADERS only;
-# send_body later), frame_size (DATA frame size, 16384).
-sub request {
-    my ($self, %o) = @_;
-    my $sid = $self->{next_id};
-    $self->{next_id} += 2;
-
-    my @h = ([':method', $o{method} // 'POST'], [':scheme', 'http'],
-        [':path', $o{path} // '/'], [':authority', $o{authority} // 'localhost'],
-        map { [lc $_->[0], $_->[1]] } @{$o{headers} // []});
-    my $block = join '', map { "\x00" . hpack_string($_->[0]) . hpack_string($_->[1]) } @h;
-
-    my $body = $o{body};
-    my $end = !defined $body || ($body eq '' && !$o{hold_body});
-    $self->{streams}{$sid} = { headers => {}, body => '', done => 0, pending => $body,
-        frame_size => $o{frame_size} // 16384 };
-    $self->{c}->send(frame(1, 0x4 | ($end ? 0x1 : 0), $sid, $block));
-    $self->send_body($sid) if defined $body && !$end && !$o{hold_body};
-    return $sid;
-}
-
-sub send_body {
-    my ($self, $sid) = @_;
-    my $s = $self->{streams}{$sid};
-    my $body = delete $s->{pending} // '';
-    my $out = '';
-    do {
-        my $piece = substr($body, 0, $s->{frame_size}, '');
-        $out .= frame(0, length $body ? 0 : 0x1, $sid, $piece);
-    } while (length $body);
-    return $self->{c}->send($out);
-}
-
-# Sends DATA without ending the stream (a body cut short), or RST_STREAM.
-sub send_data {
-    my ($self, $sid, $data) = @_;
-    return $self->{c}->send(frame(0, 0, $sid, $data));
-}
-
-# Ends the stream with an empty DATA frame (what is held back is dropped).
-sub end_stream {
-    my ($self, $sid) = @_;
-    delete $self->{streams}{$sid}{pending};
-    return $self->{c}->send(frame(0, 0x1, $sid, ''));
-}
-
-sub reset {
-    my ($self, $sid, $code) = @_;
-    return $self->{c}->send(frame(3, 0, $sid, pack('N', $code // 8)));
-}
-
-# Reads frames until stream $sid has its whole response (or was reset).
-# Returns { status, headers, body, rst (error code, if reset) } or undef.
-sub response {
-    my ($self, $sid, %o) = @_;
-    my $deadline = time + ($o{timeout} // $self->{timeout});
-    my $s = $self->{streams}{$sid} or return undef;
-
-    until ($s->{done}) {
-        $self->read_frame($deadline) or return undef;
-    }
-    return { status => $s->{headers}{':status'}, headers => $s->{headers},
-        body => $s->{body}, rst => $s->{rst} };
-}
-
-# True when the server has said GOAWAY or closed the connection.
-sub gone {
-    my ($self, $timeout) = @_;
-    my $deadline = time + ($timeout // 0.5);
-    while (!defined $self->{goaway}) {
-        my $got = $self->read_frame($deadline);
-        return 1 if !defined $got && $self->{c}{eof};
-        return 0 unless $got;
-    }
-    return 1;
-}
-
-sub read_frame {
-    my ($self, $deadline) = @_;
-    my $c = $self->{c};
-
-    while (length $c->{in} < 9 || length $c->{in} < 9 + unpack('N', "\0" . substr($c->{in}, 0, 3)))
-    {
-        my $got = $c->fill($deadline);
-        return undef unless $got;
-    }
-
-    my ($hi, $lo, $type, $flags, $sid) = unpack('CnCCN', substr($c->{in}, 0, 9));
-    my $len = ($hi << 16) | $lo;
-    my $payload = substr($c->{in}, 9, $len);
-    substr($c->{in}, 0, 9 + $len, '');
-    $sid &= 0x7fffffff;
-    my $s = $self->{streams}{$sid};
-
-    if ($type == 4 && !($flags & 1)) {
-        $c->send(frame(4, 1, 0, ''));
-    } elsif ($type == 6 && !($flags & 1)) {
-        $c->send(frame(6, 1, 0, $payload));
-    } elsif ($type == 7) {
-        $self->{goaway} = unpack('N', substr($payload, 4, 4));
-    } elsif ($type == 3 && $s) {
-        $s->{rst} = unpack('N', $payload);
-        $s->{done} = 1;
-    } elsif (($type == 1 || $type == 9) && $s) {
-        if ($type == 1) {
-            my $at = 0;
-            my $pad = 0;
-            if ($flags & 0x8) {
-                $pad = ord $payload;
-                $at = 1;
-            }
-            $at += 5 if $flags & 0x20;
-            $payload = substr($payload, $at, length($payload) - $at - $pad);
-        }
-        $s->{block} .= $payload;
-        if ($flags & 0x4) {
-            $self->decode(delete $s->{block}, $s->{headers});
-        }
-        $s->{done} = 1 if $type == 1 && $flags & 0x1 && $s->{headers}{':status'}
-            && $s->{headers}{':status'} >= 200;
-        $s->{end_after_headers} = 1 if $type == 1 && $flags & 0x1;
-        $s->{done} = 1 if $type == 9 && $flags & 0x4 && $s->{end_after_headers};
-    } elsif ($type == 0 && $s) {
-        if ($flags & 0x8) {
-            my $pad = ord $payload;
-            $payload = substr($payload, 1, length($payload) - 1 - $pad);
-        }
-        $s->{body} .= $payload;
-        $s->{done} = 1 if $flags & 0x1;
-        # give the window back so a long answer is not stalled
-        if ($len) {
-            $c->send(frame(8, 0, 0, pack('N', $len)) . frame(8, 0, $sid, pack('N', $len)));
-        }
-    }
-    return 1;
-}
-
-sub decode {
-    my ($self, $block, $headers) = @_;
-    my $at = 0;
-
-    my $int = sub {
-        my ($bits) = @_;
-        my $max = (1 << $bits) - 1;
-        my $v = ord(substr($block, $at++, 1)) & $max;
-        return $v if $v < $max;
-        my $shift = 0;
-        while (1) {
-            my $b = ord substr($block, $at++, 1);
-            $v += ($b & 127) << $shift;
-            $shift += 7;
-            last unless $b & 128;
-        }
-        return $v;
-    };
-    my $string = sub {
-        my $huffman = ord(substr($block, $at, 1)) & 0x80;
-        my $len = $int->(7);
-        my $s = substr($block, $at, $len);
-        $at += $len;
-        return $huffman ? undef : $s;
-    };
-    my $name_of = sub {
-        my ($index) = @_;
-        return $index ? ($STATIC[$index] ? $STATIC[$index][0] : undef) : $string->();
-    };
-
-    while ($at < length $block) {
-        my $b = ord substr($block, $at, 1);
-        my ($name, $value);
-        if ($b & 0x80) {
-            my $e = $STATIC[$int->(7)] or next;
-            ($name, $value) = @$e;
-        } elsif (($b & 0xc0) == 0x40) {
-            $name = $name_of->($int->(6));
-            $value = $string->();
-        } elsif (($b & 0xe0) == 0x20) {
-            $int->(5);
-            next;
-        } else {
-            $name = $name_of->($int->(4));
-            $value = $string->();
-        }
-        $headers->{$name} = $value if defined $name;
-    }
-}
-
-sub close { $_[0]{c}->close }
 
 1;
