@@ -9,16 +9,16 @@ namespace {
 // Enough to read a temp file in a few calls, small enough for the pool.
 constexpr std::size_t file_chunk = 16384;
 
-// False when the validator has decided or the file could not be read; the
-// verdict then says which.
+// False when the validator has decided, or, with why set, when the file
+// could not be read.
 bool feed_file(ngx_http_request_t *r, const ngx_buf_t *b, Validator &validator,
-               Verdict &failure) noexcept
+               const char *&why) noexcept
 {
     off_t size = b->file_last - b->file_pos;
     std::size_t chunk = std::min(static_cast<std::size_t>(size), file_chunk);
     u_char *buf = static_cast<u_char *>(ngx_palloc(r->pool, chunk));
     if (buf == nullptr) {
-        failure = Verdict::reject(Reason::internal, "out of memory");
+        why = "out of memory";
         return false;
     }
 
@@ -27,7 +27,7 @@ bool feed_file(ngx_http_request_t *r, const ngx_buf_t *b, Validator &validator,
         std::size_t want = std::min(static_cast<std::size_t>(b->file_last - at), chunk);
         ssize_t n = ngx_read_file(b->file, buf, want, at);
         if (n <= 0) {
-            failure = Verdict::reject(Reason::internal, "request body temp file unreadable");
+            why = "request body temp file unreadable";
             going = false;
             break;
         }
@@ -63,9 +63,10 @@ Verdict judge_early_body(ngx_http_request_t *r, Validator &validator) noexcept
                 return validator.verdict();
             }
         } else if (b->in_file && b->file_last > b->file_pos) {
-            Verdict failure = Verdict::accept();
-            if (!feed_file(r, b, validator, failure)) {
-                return validator.decided() ? validator.verdict() : failure;
+            const char *why = nullptr;
+            if (!feed_file(r, b, validator, why)) {
+                return why != nullptr ? Verdict::reject(Reason::internal, "%s", why)
+                                      : validator.verdict();
             }
         }
     }
