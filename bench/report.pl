@@ -15,7 +15,7 @@ GetOptions(\%opt, 'env=s', 'out=s', 'http=s', 'verify=s', 'core=s', 'core-ir=s',
     or die "usage\n";
 die "report.pl: --env and --out are required\n" unless $opt{env} && $opt{out};
 
-my @variants = qw(plain module module_zone njs lua);
+my @variants = qw(plain module module_zone module_dedup njs lua);
 my @peers = qw(njs lua);
 my @cases = qw(valid_300 valid_8k bad_token malformed missing_field);
 my %case_title = (
@@ -283,11 +283,11 @@ if ($opt{verify}) {
 push @md, <<'EOF';
 ## How each variant is set up
 
-All five are a separate nginx (`worker_processes 1`, `access_log off`) on its own loopback port,
+All six are a separate nginx (`worker_processes 1`, `access_log off`) on its own loopback port,
 proxying `location /hook` to one shared backend nginx (1 worker, `return 204`) through
 `upstream { keepalive 32; }` with `proxy_http_version 1.1; proxy_set_header Connection "";`.
 wrk runs with one thread and 32 connections; the rounds interleave the variants
-(plain, module, module_zone, njs, lua for one case, then the next case), each measured run after a warm-up
+(plain, module, module_zone, module_dedup, njs, lua for one case, then the next case), each measured run after a warm-up
 run against the same variant. wrk, the variant and the backend share the machine's CPUs.
 
 - **plain**: `proxy_pass` only, no checks.
@@ -296,6 +296,12 @@ run against the same variant. wrk, the variant and the backend share the machine
   and lets the request go on to the proxy, which sends the body already read.
 - **module_zone**: the same, counting every request into a metrics zone
   (`pbx_webhook_zone bench 64k;` and `pbx_webhook_zone_use bench;`): the cost of the counters.
+- **module_dedup**: the same gate with a dedup zone (`pbx_webhook_dedup_zone bench_dedup 16m;`
+  and `pbx_webhook_dedup bench_dedup;`, the default key: the body's SHA-1 as it streams). wrk
+  sends a new event each request (`PBX_BENCH_UNIQUE=1` in `bench/wrk/post.lua`: the
+  `unique_call_id` replaced by a counter of the same width), so every one is a first delivery,
+  recorded and then marked delivered; once the zone is full each evicts the oldest. wrk builds
+  each request in Lua for this variant, so compare its *nginx CPU* rather than its req/s.
 - **njs** (`bench/njs/pbx_gate.js`): njs 0.7's HTTP module has no access-phase handler
   (`js_access` is the stream module's) and `auth_request` subrequests do not carry the body, so the usual
   pattern is a `js_content` handler: njs reads the body before calling it, the handler checks the

@@ -441,6 +441,31 @@ SKIP: {
 }
 
 ###############################################################################
+# dedup.conf
+
+{
+    my $t = start_example('dedup.conf');
+
+    my $r = send_event($t, $voicemail);
+    is($r->{status}, 200, 'dedup: first delivery accepted');
+    $r = send_event($t, $voicemail);
+    is($r->{status}, 200, 'dedup: the retry answered 200');
+    is($r->{body}, '', 'dedup: by nginx, with an empty body');
+    is($t->backend_requests, 1, 'dedup: the retry did not reach the backend');
+
+    my $other = $voicemail =~ s/"caller_id":\s*"/"caller_id": "1/r;
+    is(send_event($t, $other)->{status}, 200, 'dedup: another event accepted');
+    is($t->backend_requests, 2, 'dedup: and passed on');
+
+    my @lines = log_lines($t, 'pbx-dedup.log', 3);
+    like($lines[0] // '', qr/ 200 accepted first voicemail$/, 'dedup: first logged');
+    like($lines[1] // '', qr/ 200 duplicate duplicate voicemail$/, 'dedup: duplicate logged');
+    like($lines[2] // '', qr/ 200 accepted first voicemail$/, 'dedup: another first');
+
+    finish($t);
+}
+
+###############################################################################
 
 my @files = sort map { basename($_) } glob "$root/examples/*.conf";
 is_deeply([sort keys %tested], \@files, 'every examples/*.conf is tested here');

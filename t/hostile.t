@@ -245,7 +245,7 @@ verdict('an escaped NUL in a key and a value', 200, 'ok',
 # body byte plus 16 KB that tests/allocation_test.cpp asserts for the core,
 # and 64 KB for nginx's own buffers, pools and connection.
 SKIP: {
-    skip 'RSS is not the worker\'s own under valgrind', 4 if $t->valgrind;
+    skip 'RSS is not the worker\'s own under valgrind', 5 if $t->valgrind;
 
     my @keys = map { chr } grep { $_ != 0x22 && $_ != 0x5c } 0x20 .. 0x7e;
     my @two = map { my $first = $_; map { "$first$_" } @keys } @keys;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "dedup_table.hpp"
 #include "validation.hpp"
 
 // Global operator new and delete for the whole test program, replaced here
@@ -437,6 +438,94 @@ TEST(Allocation, BodyAtTheLimitCostsASmallMultipleOfItsSize)
                         validator.fields().size());
         }
     }
+}
+
+}  // namespace
+
+namespace {
+
+using pbxwebhook::DedupCheck;
+using pbxwebhook::DedupCounters;
+using pbxwebhook::DedupEntry;
+using pbxwebhook::DedupKey;
+using pbxwebhook::DedupMark;
+using pbxwebhook::DedupState;
+using pbxwebhook::DedupStore;
+using pbxwebhook::DedupTable;
+
+// A store in a fixed array with linear search: allocates nothing itself, so
+// any allocation counted is the table's.
+class ArrayStore final : public DedupStore {
+public:
+    DedupEntry *find(const DedupKey &key) noexcept override
+    {
+        for (Slot &s : slots_) {
+            if (s.used && s.key == key) {
+                return &s.entry;
+            }
+        }
+        return nullptr;
+    }
+    DedupEntry *insert(const DedupKey &key) noexcept override
+    {
+        for (Slot &s : slots_) {
+            if (!s.used) {
+                s = {true, key, {DedupState::in_flight, 0, 0, 0}, ++clock_};
+                return &s.entry;
+            }
+        }
+        return nullptr;
+    }
+    void erase(DedupEntry *entry) noexcept override { slot(entry)->used = false; }
+    void requeue(DedupEntry *entry) noexcept override { slot(entry)->order = ++clock_; }
+    DedupEntry *oldest(DedupState state) noexcept override
+    {
+        Slot *best = nullptr;
+        for (Slot &s : slots_) {
+            if (s.used && s.entry.state == state && (!best || s.order < best->order)) {
+                best = &s;
+            }
+        }
+        return best ? &best->entry : nullptr;
+    }
+
+private:
+    struct Slot {
+        bool used;
+        DedupKey key;
+        DedupEntry entry;
+        unsigned long order;
+    };
+    Slot *slot(DedupEntry *entry) noexcept
+    {
+        for (Slot &s : slots_) {
+            if (&s.entry == entry) {
+                return &s;
+            }
+        }
+        return nullptr;
+    }
+    Slot slots_[4] = {};
+    unsigned long clock_ = 0;
+};
+
+TEST(Allocation, DedupTableAllocatesNothing)
+{
+    ArrayStore store;
+    DedupCounters counters;
+    DedupTable table(store, counters, 1000);
+
+    CountNew count;
+    for (int i = 0; i < 20; i++) {
+        DedupKey key = {};
+        key.bytes[0] = static_cast<unsigned char>(i % 6);
+        DedupCheck c = table.check(key, i * 100);
+        table.settle(key, c.ticket, i % 3 != 0, i * 100 + 50);
+        pbxwebhook::Verdict v = pbxwebhook::duplicate_verdict(0, i * 100);
+        EXPECT_EQ(v.reason(), Reason::duplicate);
+    }
+    EXPECT_EQ(count.calls(), 0u);
+    EXPECT_GT(counters.evictions.load(), 0u) << "the eviction path ran too";
 }
 
 }  // namespace

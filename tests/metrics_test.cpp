@@ -316,3 +316,51 @@ TEST(Metrics, ExactUnderConcurrentUpdates)
 
 }  // namespace
 }  // namespace pbxwebhook
+
+namespace pbxwebhook {
+namespace {
+
+TEST(Metrics, CountsDuplicatesAsResultAndByType)
+{
+    TestZone zone;
+    Metrics m;
+
+    m.count({Result::duplicate, Reason::duplicate, 1, 10, "voicemail", 1}, zone.memory());
+    Judgement monitored{Result::accepted, Reason::ok, 1, 10, "voicemail", 1};
+    monitored.duplicate = true;
+    m.count(monitored, zone.memory());
+    m.count(accepted("voicemail"), zone.memory());
+
+    EXPECT_EQ(requests(m, "duplicate", "duplicate"), 1u);
+    EXPECT_EQ(events(m, "voicemail"), 2u) << "a duplicate answered by nginx is not an event passed on";
+
+    std::string text;
+    Metrics::Zone zones[] = {{"z", &m}};
+    Metrics::render(zones, 1, text);
+    auto samples = parse_exposition(text);
+    EXPECT_EQ(samples["pbx_webhook_requests_total{zone=\"z\",result=\"duplicate\",reason=\"duplicate\"}"],
+              "1");
+    EXPECT_EQ(samples.count("pbx_webhook_requests_total{zone=\"z\",result=\"rejected\",reason=\"duplicate\"}"),
+              0u);
+    EXPECT_EQ(samples["pbx_webhook_duplicates_total{zone=\"z\",type=\"voicemail\"}"], "2")
+        << "monitor mode's duplicates are counted too";
+}
+
+TEST(Metrics, RendersDedupZones)
+{
+    DedupCounters a, b;
+    a.entries = 3;
+    a.evictions = 7;
+
+    std::string text;
+    DedupZoneStats zones[] = {{"first", &a}, {"second", &b}};
+    render_dedup_zones(zones, 2, text);
+    auto samples = parse_exposition(text);
+
+    EXPECT_EQ(samples["pbx_webhook_dedup_entries{zone=\"first\"}"], "3");
+    EXPECT_EQ(samples["pbx_webhook_dedup_evictions_total{zone=\"first\"}"], "7");
+    EXPECT_EQ(samples["pbx_webhook_dedup_entries{zone=\"second\"}"], "0");
+}
+
+}  // namespace
+}  // namespace pbxwebhook

@@ -40,6 +40,7 @@ const Row rows[] = {
     {Reason::type_unknown, "type_unknown", 422},
     {Reason::field_missing, "field_missing", 422},
     {Reason::field_type, "field_type", 422},
+    {Reason::duplicate, "duplicate", 200},
     {Reason::ok, "ok", 0},
     {Reason::internal, "internal", 500},
 };

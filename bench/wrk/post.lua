@@ -1,6 +1,7 @@
 -- One benchmark case: POST the file $PBX_BENCH_BODY with the token
--- $PBX_BENCH_TOKEN. No request() or response() function, so wrk builds
--- the request once and stays on its fast path; done() prints one line
+-- $PBX_BENCH_TOKEN. No request() or response() function (unless
+-- PBX_BENCH_UNIQUE, below), so wrk builds the request once and stays on its
+-- fast path; done() prints one line
 -- that scripts/bench reads:
 --   RESULT requests=N seconds=S status_errors=N socket_errors=N p50_us=N p99_us=N
 
@@ -16,6 +17,21 @@ wrk.path = os.getenv("PBX_BENCH_PATH") or "/hook"
 wrk.body = body
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["X-Pbx-Token"] = token
+
+-- PBX_BENCH_UNIQUE=1: every request a new event, its unique_call_id's
+-- characters replaced by a counter of the same width (the body keeps its
+-- length); wrk then builds each request in Lua, off its fast path.
+if os.getenv("PBX_BENCH_UNIQUE") == "1" then
+    local head, id, tail = body:match('^(.-"unique_call_id"%s*:%s*")([^"]*)(".*)$')
+    if head then
+        local format = "%0" .. #id .. "d"
+        local counter = 0
+        request = function()
+            counter = counter + 1
+            return wrk.format(nil, nil, nil, head .. string.format(format, counter) .. tail)
+        end
+    end
+end
 
 done = function(summary, latency, requests)
     local e = summary.errors

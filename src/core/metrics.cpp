@@ -8,7 +8,22 @@ namespace pbxwebhook {
 
 namespace {
 
-constexpr std::string_view result_names[] = {"accepted", "rejected", "would_reject"};
+constexpr std::string_view result_names[] = {"accepted", "rejected", "would_reject", "duplicate"};
+
+// accepted goes with ok, duplicate with duplicate, the refusals with the rest.
+bool result_has_reason(std::size_t result, std::size_t reason) noexcept
+{
+    bool ok = reason == static_cast<std::size_t>(Reason::ok);
+    bool duplicate = reason == static_cast<std::size_t>(Reason::duplicate);
+    switch (static_cast<Result>(result)) {
+    case Result::accepted:
+        return ok;
+    case Result::duplicate:
+        return duplicate;
+    default:
+        return !ok && !duplicate;
+    }
+}
 
 void append_label_value(std::string &out, std::string_view value)
 {
@@ -67,8 +82,8 @@ Metrics::TypeCounter *Metrics::add(std::string_view type, const SharedMemory &me
         static_assert(std::is_trivially_destructible_v<TypeCounter>);
         void *p = memory.allocate(memory.context, sizeof(TypeCounter) + type.size());
         if (p != nullptr) {
-            t = new (p) TypeCounter{types_.load(std::memory_order_relaxed), {0}, {0}, type.size(),
-                                    {}};
+            t = new (p) TypeCounter{types_.load(std::memory_order_relaxed), {0}, {0}, {0},
+                                    type.size(), {}};
             std::memcpy(t->name, type.data(), type.size());
             types_.store(t, std::memory_order_release);
         }
@@ -99,7 +114,7 @@ void Metrics::count(const Judgement &j, const SharedMemory &memory) noexcept
         }
     }
 
-    if (j.result != Result::accepted) {
+    if (j.result != Result::accepted && j.result != Result::duplicate) {
         return;
     }
 
@@ -109,6 +124,12 @@ void Metrics::count(const Judgement &j, const SharedMemory &memory) noexcept
     }
     if (t == nullptr) {
         zone_full_.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    if (j.duplicate || j.result == Result::duplicate) {
+        t->duplicates.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (j.result != Result::accepted) {
         return;
     }
     t->events.fetch_add(1, std::memory_order_relaxed);
@@ -126,10 +147,9 @@ void Metrics::render(const Zone *zones, std::size_t count, std::string &out)
     append_family(out, requests, "counter",
                   "Requests judged by the gate, by result and reason.");
     for (std::size_t z = 0; z < count; z++) {
-        for (std::size_t result = 0; result < 3; result++) {
+        for (std::size_t result = 0; result < result_count; result++) {
             for (std::size_t reason = 0; reason < reason_count; reason++) {
-                bool ok = reason == static_cast<std::size_t>(Reason::ok);
-                if (ok != (result == static_cast<std::size_t>(Result::accepted))) {
+                if (!result_has_reason(result, reason)) {
                     continue;
                 }
                 std::string labels = ",result=\"";
@@ -166,6 +186,13 @@ void Metrics::render(const Zone *zones, std::size_t count, std::string &out)
     append_family(out, last, "gauge", "Unix time of the last accepted event, by type.");
     per_type(last, [](const TypeCounter &t) {
         return static_cast<std::uint64_t>(t.last_seen.load(std::memory_order_relaxed));
+    });
+
+    constexpr std::string_view duplicates = "pbx_webhook_duplicates_total";
+    append_family(out, duplicates, "counter",
+                  "Events whose key was delivered within the dedup window, by type (monitor mode too).");
+    per_type(duplicates, [](const TypeCounter &t) {
+        return t.duplicates.load(std::memory_order_relaxed);
     });
 
     constexpr std::string_view tokens = "pbx_webhook_token_matches_total";
@@ -206,6 +233,24 @@ void Metrics::render(const Zone *zones, std::size_t count, std::string &out)
                   "Counts dropped because the zone had no room (event types, secret indexes).");
     for (std::size_t z = 0; z < count; z++) {
         append_sample(out, full, zones[z].name, "", zones[z].metrics->zone_full());
+    }
+}
+
+void render_dedup_zones(const DedupZoneStats *zones, std::size_t count, std::string &out)
+{
+    constexpr std::string_view entries = "pbx_webhook_dedup_entries";
+    append_family(out, entries, "gauge", "Keys a dedup zone holds, in flight or delivered.");
+    for (std::size_t z = 0; z < count; z++) {
+        append_sample(out, entries, zones[z].name, "",
+                      zones[z].counters->entries.load(std::memory_order_relaxed));
+    }
+
+    constexpr std::string_view evictions = "pbx_webhook_dedup_evictions_total";
+    append_family(out, evictions, "counter",
+                  "Keys a full dedup zone dropped before their window ended.");
+    for (std::size_t z = 0; z < count; z++) {
+        append_sample(out, evictions, zones[z].name, "",
+                      zones[z].counters->evictions.load(std::memory_order_relaxed));
     }
 }
 

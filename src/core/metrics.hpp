@@ -6,11 +6,12 @@
 #include <string>
 #include <string_view>
 
+#include "dedup_table.hpp"
 #include "reason.hpp"
 
 namespace pbxwebhook {
 
-enum class Result { accepted, rejected, would_reject };
+enum class Result { accepted, rejected, would_reject, duplicate };
 
 // Memory that every worker maps at the same address; allocation is rare (a
 // new event type) and done under the zone's lock.
@@ -30,6 +31,7 @@ struct Judgement {
     std::string_view type;       // the accepted event's type, else empty
     std::int64_t now;            // Unix seconds
     std::size_t secrets = 0;     // how many the judging location holds
+    bool duplicate = false;      // its key was delivered within the dedup window
 };
 
 // Counters shared by all workers of all generations: placed once in shared
@@ -39,6 +41,7 @@ class Metrics {
 public:
     static constexpr std::size_t token_slots = 64;
     static constexpr std::size_t reason_count = static_cast<std::size_t>(Reason::internal) + 1;
+    static constexpr std::size_t result_count = static_cast<std::size_t>(Result::duplicate) + 1;
 
     void count(const Judgement &judgement, const SharedMemory &memory) noexcept;
 
@@ -63,6 +66,7 @@ private:
         TypeCounter *next;
         std::atomic<std::uint64_t> events;
         std::atomic<std::int64_t> last_seen;
+        std::atomic<std::uint64_t> duplicates;
         std::size_t name_len;
         char name[1];
 
@@ -72,7 +76,7 @@ private:
     TypeCounter *find(std::string_view type) const noexcept;
     TypeCounter *add(std::string_view type, const SharedMemory &memory) noexcept;
 
-    std::atomic<std::uint64_t> requests_[3][reason_count] = {};
+    std::atomic<std::uint64_t> requests_[result_count][reason_count] = {};
     std::atomic<std::uint64_t> tokens_[token_slots] = {};
     std::atomic<std::uint64_t> bytes_{0};
     std::atomic<std::uint64_t> zone_full_{0};
@@ -83,5 +87,13 @@ private:
     std::atomic<std::uint64_t> secrets_{0};
     std::atomic<TypeCounter *> types_{nullptr};
 };
+
+struct DedupZoneStats {
+    std::string_view name;
+    const DedupCounters *counters;
+};
+
+// The dedup zones' families: entries now, evictions so far.
+void render_dedup_zones(const DedupZoneStats *zones, std::size_t count, std::string &out);
 
 }  // namespace pbxwebhook

@@ -27,6 +27,7 @@ constexpr ReasonRow reason_rows[] = {
     {"type_unknown", 422},
     {"field_missing", 422},
     {"field_type", 422},
+    {"duplicate", 200},
     {"internal", 500},
 };
 

@@ -23,6 +23,7 @@ enum class Reason {
     type_unknown,
     field_missing,
     field_type,
+    duplicate,  // accepted, but its key was delivered within the window
     internal,
 };
 

@@ -70,6 +70,11 @@ void record(ngx_http_request_t *r, RequestCtx *ctx, const Verdict &verdict) noex
 // NGX_DECLINED to go on, or the status that answers the request.
 ngx_int_t decide(ngx_http_request_t *r, RequestCtx *ctx, const Verdict &verdict) noexcept
 {
+    if (verdict.accepted() && dedup_check(r, ctx)) {
+        // A duplicate, recorded by dedup_check and answered by dedup_answer.
+        ctx->state = GateState::decided;
+        return NGX_DECLINED;
+    }
     record(r, ctx, verdict);
     ctx->state = GateState::decided;
 
@@ -360,6 +365,9 @@ ngx_int_t judge_again(ngx_http_request_t *r, const LocConf *lcf, RequestCtx *ctx
 {
     switch (ctx->state) {
     case GateState::decided:
+        if (ctx->verdict.reason() == Reason::duplicate) {
+            return dedup_answer(r, ctx);
+        }
         return answer(r, ctx,
                       (ctx->verdict.accepted() || ctx->monitor) ? NGX_DECLINED
                                                                 : ctx->verdict.status());
@@ -427,6 +435,7 @@ ngx_int_t body_filter(ngx_http_request_t *r, ngx_chain_t *in) noexcept
             ngx_int_t rc;
 
             if (ngx_buf_in_memory(b)) {
+                dedup_feed(r, ctx, b->pos, b->last - b->pos);
                 if (ctx->validator->feed(b->pos, b->last - b->pos)) {
                     continue;
                 }

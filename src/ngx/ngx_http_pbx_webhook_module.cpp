@@ -370,6 +370,34 @@ ngx_command_t commands[] = {
      offsetof(LocConf, content_type),
      nullptr},
 
+    {ngx_string("pbx_webhook_dedup_zone"),
+     NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE23,
+     set_dedup_zone,
+     NGX_HTTP_MAIN_CONF_OFFSET,
+     0,
+     nullptr},
+
+    {ngx_string("pbx_webhook_dedup"),
+     any_level | NGX_CONF_TAKE1,
+     set_dedup,
+     NGX_HTTP_LOC_CONF_OFFSET,
+     0,
+     nullptr},
+
+    {ngx_string("pbx_webhook_dedup_key"),
+     any_level | NGX_CONF_TAKE1,
+     ngx_http_set_complex_value_slot,
+     NGX_HTTP_LOC_CONF_OFFSET,
+     offsetof(LocConf, dedup.key),
+     nullptr},
+
+    {ngx_string("pbx_webhook_dedup_status"),
+     any_level | NGX_CONF_TAKE1,
+     ngx_conf_set_num_slot,
+     NGX_HTTP_LOC_CONF_OFFSET,
+     offsetof(LocConf, dedup.status),
+     &dedup_status_post},
+
     ngx_null_command
 };
 
@@ -396,6 +424,7 @@ void *create_loc_conf(ngx_conf_t *cf) noexcept
     conf->max_depth = NGX_CONF_UNSET_UINT;
     conf->content_type = NGX_CONF_UNSET;
     conf->zone = static_cast<ngx_shm_zone_t *>(NGX_CONF_UNSET_PTR);
+    init_dedup_conf(&conf->dedup);
 
     return conf;
 }
@@ -621,7 +650,7 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept
 
     if (!check_zone_use(cf, conf) || !merge_secrets(cf, prev, conf)
         || !merge_token_header(cf, prev, conf) || !check_gate_has_secret(cf, conf)
-        || !check_metrics(cf, conf))
+        || !merge_dedup_conf(cf, &prev->dedup, &conf->dedup) || !check_metrics(cf, conf))
     {
         return static_cast<char *>(NGX_CONF_ERROR);
     }
@@ -651,11 +680,17 @@ void *create_main_conf(ngx_conf_t *cf) noexcept
 
 ngx_int_t preconfiguration(ngx_conf_t *cf) noexcept
 {
+    if (add_dedup_variables(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
     return add_variables(cf);
 }
 
 ngx_int_t postconfiguration(ngx_conf_t *cf) noexcept
 {
+    if (init_dedup(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
     return init_gate(cf) == NGX_OK ? init_status_line(cf) : NGX_ERROR;
 }
 

@@ -1,10 +1,12 @@
 #pragma once
 
+#include <string>
 #include <string_view>
 #include <type_traits>
 
 #include "ngx.hpp"
 
+#include "dedup_table.hpp"
 #include "schema.hpp"
 #include "token_set.hpp"
 #include "validator.hpp"
@@ -16,6 +18,13 @@ extern "C" __attribute__((visibility("default"))) ngx_module_t ngx_http_pbx_webh
 namespace pbxwebhook {
 
 enum GateMode : ngx_uint_t { gate_off, gate_on, gate_monitor };
+
+// pbx_webhook_dedup, _key, _status.
+struct DedupConf {
+    ngx_shm_zone_t *zone;           // null: off
+    ngx_http_complex_value_t *key;  // null: the exact body bytes
+    ngx_int_t status;
+};
 
 // Where a directive was written (line 0: nowhere), for what nginx -t says
 // about it after the whole file is read, when cf points at the file's end.
@@ -47,12 +56,16 @@ struct LocConf {
     ConfPlace token_header_at;
     ConfPlace max_body_size_at;
     ConfPlace metrics_at;  // pbx_webhook_metrics, in this location only
+    DedupConf dedup;
 };
 
 struct MainConf {
-    ngx_array_t *zones;  // ngx_shm_zone_t *, every pbx_webhook_zone
-    Schema *catalog;     // the built-in catalog, built with the configuration
+    ngx_array_t *zones;        // ngx_shm_zone_t *, every pbx_webhook_zone
+    ngx_array_t *dedup_zones;  // ngx_shm_zone_t *, every pbx_webhook_dedup_zone
+    Schema *catalog;           // the built-in catalog, built with the configuration
 };
+
+struct DedupRequest;
 
 // checking headers → reading the body → decided → answered; a request that
 // fails on its headers goes straight to answered. A request still "reading"
@@ -73,6 +86,7 @@ struct RequestCtx {
     off_t client_max_body_size;  // of the location that read the body
     Validator *validator;
     Verdict verdict;
+    DedupRequest *dedup = nullptr;  // deduplication did not see the request
 };
 
 // Both live in the request pool, which frees them without running a
@@ -101,5 +115,25 @@ bool check_zone_use(ngx_conf_t *cf, const LocConf *conf) noexcept;
 char *set_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 void count_judgement(const RequestCtx *ctx) noexcept;
 ngx_int_t add_variables(ngx_conf_t *cf) noexcept;
+
+// Deduplication (ngx_http_pbx_webhook_dedup.cpp). The gate feeds it the body
+// bytes as they stream by and asks it about each accepted event; it settles
+// the entry in its own log-phase handler.
+void dedup_feed(ngx_http_request_t *r, RequestCtx *ctx, const u_char *data, size_t len) noexcept;
+// True: a duplicate to answer with dedup_answer, its verdict recorded and
+// counted (monitor mode: false, the event goes on marked duplicate).
+bool dedup_check(ngx_http_request_t *r, RequestCtx *ctx) noexcept;
+ngx_int_t dedup_answer(ngx_http_request_t *r, RequestCtx *ctx) noexcept;
+DedupMark dedup_mark(const RequestCtx *ctx) noexcept;
+
+char *set_dedup_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
+char *set_dedup(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
+extern ngx_conf_post_t dedup_status_post;
+void init_dedup_conf(DedupConf *conf) noexcept;
+// False: the configuration fails (logged).
+bool merge_dedup_conf(ngx_conf_t *cf, const DedupConf *prev, DedupConf *conf) noexcept;
+ngx_int_t add_dedup_variables(ngx_conf_t *cf) noexcept;
+ngx_int_t init_dedup(ngx_conf_t *cf) noexcept;
+void render_dedup_metrics(const MainConf *mcf, std::string &text);
 
 }  // namespace pbxwebhook

@@ -40,6 +40,9 @@ ngx_int_t result_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v, u
     if (ctx->verdict.accepted()) {
         return set_value(v, "accepted");
     }
+    if (ctx->verdict.reason() == Reason::duplicate) {
+        return set_value(v, "duplicate");
+    }
     return set_value(v, ctx->monitor ? "would_reject" : "rejected");
 }
 

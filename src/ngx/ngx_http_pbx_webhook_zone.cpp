@@ -115,6 +115,7 @@ ngx_int_t metrics_handler(ngx_http_request_t *r) noexcept
 
         std::string text;
         Metrics::render(zones.data(), zones.size(), text);
+        render_dedup_metrics(mcf, text);
         return send_metrics(r, text);
 
     } catch (const std::exception &e) {
@@ -230,12 +231,16 @@ void count_judgement(const RequestCtx *ctx) noexcept
     Judgement j{Result::accepted, ctx->verdict.reason(), ctx->token_id, 0, {}, ngx_time(),
                 ctx->secrets};
 
-    if (!ctx->verdict.accepted()) {
+    bool duplicate = ctx->verdict.reason() == Reason::duplicate;
+    if (duplicate) {
+        j.result = Result::duplicate;
+    } else if (!ctx->verdict.accepted()) {
         j.result = ctx->monitor ? Result::would_reject : Result::rejected;
     }
+    j.duplicate = dedup_mark(ctx) == DedupMark::duplicate;
     if (ctx->validator != nullptr) {
         j.bytes = ctx->validator->bytes();
-        if (ctx->verdict.accepted()) {
+        if (ctx->verdict.accepted() || duplicate) {
             j.type = ctx->validator->fields().find("type")->value();
         }
     }

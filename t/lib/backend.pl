@@ -2,7 +2,7 @@
 
 # The recording backend of the integration tests and the demo.
 #
-#   perl t/lib/backend.pl --listen 127.0.0.1:PORT [--status CODE] [--pid FILE]
+#   perl t/lib/backend.pl --listen 127.0.0.1:PORT [--status CODE] [--pid FILE] [--log FILE]
 #
 # One process, many keep-alive HTTP/1.x connections. Every request is answered
 # CODE (default 200) with what arrived: X-Backend-Body-Sha256 (hex sha256 of
@@ -12,6 +12,10 @@
 # request head, so a test can see the headers nginx passed on.
 # GET /__backend/stats answers {"requests":N} and is not counted;
 # POST /__backend/reset sets the count to zero. Exits on SIGTERM.
+# Per request: X-Backend-Status: CODE answers that status instead, and
+# X-Backend-Delay: SECONDS holds the answer back that long (a hanging
+# backend); the request is counted when it arrives. --log FILE appends the
+# sha256 of each counted request's body, one a line.
 
 use strict;
 use warnings;
@@ -22,12 +26,20 @@ use Getopt::Long qw(GetOptions);
 use IO::Select;
 use IO::Socket::INET;
 use Socket qw(IPPROTO_TCP TCP_NODELAY);
+use Time::HiRes qw(time);
 
-my ($listen, $status, $pidfile) = (undef, 200, undef);
+my ($listen, $status, $pidfile, $logfile) = (undef, 200, undef, undef);
 
-GetOptions('listen=s' => \$listen, 'status=i' => \$status, 'pid=s' => \$pidfile)
+GetOptions('listen=s' => \$listen, 'status=i' => \$status, 'pid=s' => \$pidfile,
+    'log=s' => \$logfile)
     && defined $listen && !@ARGV
-    or die "usage: backend.pl --listen ADDR:PORT [--status CODE] [--pid FILE]\n";
+    or die "usage: backend.pl --listen ADDR:PORT [--status CODE] [--pid FILE] [--log FILE]\n";
+
+my $log;
+if (defined $logfile) {
+    open $log, '>>', $logfile or die "backend: cannot write $logfile: $!\n";
+    $log->autoflush(1);
+}
 
 my %reasons = (
     200 => 'OK', 201 => 'Created', 202 => 'Accepted', 204 => 'No Content',
@@ -63,7 +75,20 @@ my %conns;    # fileno => state
 my $select = IO::Select->new($server);
 
 while (!$done) {
-    my @ready = $select->can_read(0.5);
+    my @held = sort { $a->{held}{due} <=> $b->{held}{due} } grep { $_->{held} } values %conns;
+    my $wait = 0.5;
+    if (@held) {
+        my $left = $held[0]{held}{due} - time;
+        $wait = $left < 0 ? 0 : $left < $wait ? $left : $wait;
+    }
+    my @ready = $select->can_read($wait);
+
+    for my $c (grep { $_->{held} && $_->{held}{due} <= time } values %conns) {
+        my $h = delete $c->{held};
+        if (!write_all($c->{sock}, $h->{bytes}) || !$h->{keepalive} || !serve($c)) {
+            drop($c);
+        }
+    }
 
     for my $fh (@ready) {
         if ($fh == $server) {
@@ -77,8 +102,15 @@ while (!$done) {
             next;
         }
 
-        my $c = $conns{fileno $fh} or next;
+        my $fd = fileno $fh;
+        my $c = defined $fd ? $conns{$fd} : undef or next;
         my $n = sysread($fh, my $data, 65536);
+        if ($c->{held}) {
+            # Only the end of the connection matters while an answer is held.
+            drop($c) if defined $n && $n == 0;
+            $c->{in} .= $data if $n;
+            next;
+        }
 
         if (!defined $n) {
             next if $! == EAGAIN || $! == EWOULDBLOCK || $! == EINTR;
@@ -138,6 +170,7 @@ sub serve {
 
         $c->{req} = undef;
         respond($c, $req) or return 0;
+        return 1 if $c->{held};
         return 0 unless $req->{keepalive};
     }
 }
@@ -221,7 +254,9 @@ sub respond {
 
     } else {
         $requests++;
+        print $log sha256_hex($req->{body}), "\n" if $log;
         $code = $status;
+        $code = $1 if ($req->{headers}{'x-backend-status'} // '') =~ /^(\d{3})$/;
         $body = "seq $requests\nsha256 " . sha256_hex($req->{body})
             . "\nlength " . length($req->{body}) . "\n$req->{head}";
         push @extra,
@@ -239,6 +274,13 @@ sub respond {
         . join('', map { "$_\r\n" } @extra);
     $head .= "Content-Length: " . length($body) . "\r\n" unless $code == 204 || $code == 304;
     $head .= 'Connection: ' . ($req->{keepalive} ? 'keep-alive' : 'close') . "\r\n\r\n";
+
+    my $delay = $req->{headers}{'x-backend-delay'} // '';
+    if ($delay =~ /^\d+(?:\.\d+)?$/ && $delay > 0) {
+        $c->{held} = { due => time + $delay, bytes => $head . $send_body,
+            keepalive => $req->{keepalive} };
+        return 1;
+    }
 
     return write_all($c->{sock}, $head . $send_body);
 }
