@@ -146,6 +146,45 @@ fails('token file with only blank lines', "pbx_webhook on; pbx_webhook_token_fil
 fails('token file of zero bytes', "pbx_webhook on; pbx_webhook_token_file $dir/zero.txt;",
     qr/pbx_webhook_token_file\b.*(empty|no secret)/i);
 
+# secret scopes (types=)
+fails('types= lists nothing', "pbx_webhook on; pbx_webhook_token $SECRET types=;",
+    qr/"pbx_webhook_token" "types=" lists no event type/, secret => $SECRET);
+fails('types= with an empty type',
+    "pbx_webhook on; pbx_webhook_token $SECRET types=voicemail,,queue_call;",
+    qr/"pbx_webhook_token" "types=voicemail,,queue_call" has an empty event type/,
+    secret => $SECRET);
+fails('types= with a type twice',
+    "pbx_webhook on; pbx_webhook_token $SECRET types=voicemail,voicemail;",
+    qr/"pbx_webhook_token" "types=voicemail,voicemail" lists "voicemail" twice/,
+    secret => $SECRET);
+fails('a parameter other than types=', "pbx_webhook on; pbx_webhook_token $SECRET type=voicemail;",
+    qr/"pbx_webhook_token" unknown parameter "type=voicemail"/, secret => $SECRET);
+fails('token file: types= lists nothing',
+    "pbx_webhook on; pbx_webhook_token_file $dir/good.txt types=;",
+    qr/"pbx_webhook_token_file" "types=" lists no event type/);
+fails('a type the catalog does not have',
+    "pbx_webhook on; pbx_webhook_token $SECRET types=voicemail,fax_received;",
+    qr/"pbx_webhook_token" types= names "fax_received", which location "\/" does not accept/,
+    secret => $SECRET, at => qr/types=voicemail,fax_received;/);
+fails('token file: a type the location does not list',
+    "pbx_webhook on; pbx_webhook_event voicemail;"
+    . " pbx_webhook_token_file $dir/good.txt types=voicemail,queue_call;",
+    qr/"pbx_webhook_token_file" "\Q$dir\E\/good\.txt" types= names "queue_call", which location "\/" does not accept/,
+    at => qr/types=voicemail,queue_call;/);
+fails('a server secret scoped to a type the location drops',
+    'pbx_webhook on; pbx_webhook_event voicemail;',
+    qr/"pbx_webhook_token" types= names "queue_call", which location "\/" does not accept/,
+    server => "pbx_webhook_token $SECRET types=queue_call;", secret => $SECRET,
+    at => qr/types=queue_call;/);
+passes('scoped secrets of catalog types',
+    "pbx_webhook on; pbx_webhook_token $SECRET types=webhook_component_event;"
+    . " pbx_webhook_token_file $dir/good.txt types=voicemail,queue_call;");
+passes('scoped to a type of the location', "pbx_webhook on; pbx_webhook_event crm;"
+    . " pbx_webhook_token $SECRET types=crm;");
+passes('a server secret scoped to a type its location adds', 'pbx_webhook on; pbx_webhook_event crm;',
+    server => "pbx_webhook_token $SECRET types=crm;");
+passes('gate off: a scope is not checked', "pbx_webhook off; pbx_webhook_token $SECRET types=crm;");
+
 # schemas
 fails('unknown KIND', "pbx_webhook on; $token pbx_webhook_event crm a:integer;",
     qr/pbx_webhook_event\b.*integer/);
@@ -176,6 +215,17 @@ fails('max body size abc', "pbx_webhook on; $token pbx_webhook_max_body_size abc
     qr/pbx_webhook_max_body_size\b/);
 passes('max body size 1', "pbx_webhook on; $token pbx_webhook_max_body_size 1;");
 passes('max body size 1m', "pbx_webhook on; $token pbx_webhook_max_body_size 1m;");
+
+# masking
+fails('mask keep -1', 'pbx_webhook_mask_keep -1;', qr/pbx_webhook_mask_keep\b/);
+fails('mask keep abc', 'pbx_webhook_mask_keep abc;', qr/pbx_webhook_mask_keep\b/);
+fails('mask keep 1025', 'pbx_webhook_mask_keep 1025;',
+    qr/"pbx_webhook_mask_keep" must be between 0 and 1024/);
+fails('mask keep twice', 'pbx_webhook_mask_keep 3; pbx_webhook_mask_keep 4;',
+    qr/pbx_webhook_mask_keep\b.*duplicate/);
+passes('mask keep 0', 'pbx_webhook_mask_keep 0;');
+passes('mask keep 1024', 'pbx_webhook_mask_keep 1024;');
+passes('mask keep at server level', "pbx_webhook on; $token", server => 'pbx_webhook_mask_keep 4;');
 
 # values nginx itself checks (its enum message does not name the directive)
 fails('pbx_webhook maybe', "pbx_webhook maybe; $token", qr/maybe/);

@@ -355,9 +355,16 @@ SKIP: {
     is_deeply([@{$e[0] // {}}{qw(status result reason token_id type call_id call_duration)}],
         [200, 'accepted', 'ok', '1', 'user_inbound_completed', '1764201600.48213', '187'],
         'json log: accepted event');
-    is_deeply([@{$e[1] // {}}{qw(status result reason detail type)}],
-        [422, 'rejected', 'field_missing', 'field "caller_id" missing', 'voicemail'],
+    is_deeply([@{$e[0] // {}}{qw(caller user_number dest)}], ['+*******234', '201', '+*******000'],
+        'json log: numbers masked but for the last 3 digits');
+    is_deeply([@{$e[1] // {}}{qw(status result reason detail type caller dest)}],
+        [422, 'rejected', 'field_missing', 'field "caller_id" missing', 'voicemail', '',
+            '+*******001'],
         'json log: refused event, detail with quotes');
+    my @numbers = ($event{user_inbound_completed} =~ /"(\+\d+)"/g, $voicemail =~ /"(\+\d+)"/g);
+    ok(@numbers >= 4, 'json log: the events carry phone numbers');
+    is(scalar(grep { my $n = $_; grep { index($_, $n) >= 0 } @lines } @numbers), 0,
+        'json log: no whole phone number in the log');
     is(($e[2] // {})->{type}, "voice\"mail?",
         'json log: unescaped type, control byte shown as ?, escaped again for JSON');
 

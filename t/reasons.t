@@ -38,6 +38,12 @@ http {
             proxy_pass http://127.0.0.1:%%BACKEND%%;
         }
 
+        location /scoped {
+            pbx_webhook on;
+            pbx_webhook_token %%SECRET%% types=voicemail;
+            proxy_pass http://127.0.0.1:%%BACKEND%%;
+        }
+
         location = /ping {
             return 200 "pong\n";
         }
@@ -51,7 +57,7 @@ my %STATUS = (
     method => 405, token_missing => 401, token_repeated => 400, token_mismatch => 401,
     content_type => 415, body_too_large => 413, body_empty => 400, json_syntax => 400,
     json_too_deep => 400, duplicate_key => 400, not_object => 422, type_missing => 422,
-    type_unknown => 422, field_missing => 422, field_type => 422,
+    type_unknown => 422, type_forbidden => 403, field_missing => 422, field_type => 422,
 );
 
 my $good = event();
@@ -273,6 +279,14 @@ check('escaped type key and value', 'ok',
     body => '{"t\u0079pe":"user_\u006futbound","unique_call_id":"1","user_number":"",'
     . '"dest_number":""}');
 
+# type scope: /scoped's secret may send voicemail only
+
+my $voicemail = json_object(type => 'voicemail', unique_call_id => '1', caller_id => '+6421555019',
+    dest_number => '+6498870001');
+check('a type the secret may send', 'ok', path => '/scoped', body => $voicemail);
+check('an accepted type the secret may not send', 'type_forbidden', path => '/scoped',
+    body => $good, detail => 'type "user_outbound" not allowed for secret 1');
+
 # fields
 
 my $no_number = '{"type":"user_outbound","unique_call_id":"1","dest_number":"2"}';
@@ -329,6 +343,10 @@ check('too deep before a syntax error', 'json_too_deep', path => '/small',
     body => '{"a":[[[1]]] oops');
 check('not an object beats everything after', 'not_object', body => '[{"a":1}]');
 check('type missing beats missing fields', 'type_missing', body => '{}');
+check('unknown type beats a forbidden one', 'type_unknown', path => '/scoped',
+    body => event(type => 'nope'));
+check('forbidden type beats missing fields', 'type_forbidden', path => '/scoped',
+    body => '{"type":"user_outbound"}');
 
 # the request that fails the token is not read: 401 comes before the body
 subtest 'token_missing answered before the body is sent' => sub {

@@ -271,6 +271,27 @@ TEST(Metrics, RendersValidExpositionForEveryZone)
               0u);
 }
 
+TEST(Metrics, ListsTypeForbiddenForRejectedAndWouldReject)
+{
+    TestZone zone;
+    Metrics m;
+
+    m.count({Result::rejected, Reason::type_forbidden, 2, 120, {}, 1}, zone.memory());
+
+    std::string text;
+    Metrics::Zone zones[] = {{"z", &m}};
+    Metrics::render(zones, 1, text);
+    auto samples = parse_exposition(text);
+
+    EXPECT_EQ(
+        samples["pbx_webhook_requests_total{zone=\"z\",result=\"rejected\",reason=\"type_forbidden\"}"],
+        "1");
+    EXPECT_EQ(
+        samples["pbx_webhook_requests_total{zone=\"z\",result=\"would_reject\",reason=\"type_forbidden\"}"],
+        "0");
+    EXPECT_EQ(samples["pbx_webhook_token_matches_total{zone=\"z\",token_id=\"2\"}"], "1");
+}
+
 TEST(Metrics, EscapesLabelValues)
 {
     TestZone zone;

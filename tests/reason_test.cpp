@@ -38,6 +38,7 @@ const Row rows[] = {
     {Reason::not_object, "not_object", 422},
     {Reason::type_missing, "type_missing", 422},
     {Reason::type_unknown, "type_unknown", 422},
+    {Reason::type_forbidden, "type_forbidden", 403},
     {Reason::field_missing, "field_missing", 422},
     {Reason::field_type, "field_type", 422},
     {Reason::duplicate, "duplicate", 200},

@@ -25,6 +25,7 @@ constexpr ReasonRow reason_rows[] = {
     {"not_object", 422},
     {"type_missing", 422},
     {"type_unknown", 422},
+    {"type_forbidden", 403},
     {"field_missing", 422},
     {"field_type", 422},
     {"duplicate", 200},

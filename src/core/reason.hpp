@@ -21,6 +21,7 @@ enum class Reason {
     not_object,
     type_missing,
     type_unknown,
+    type_forbidden,
     field_missing,
     field_type,
     duplicate,  // accepted, but its key was delivered within the window

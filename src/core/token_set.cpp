@@ -35,7 +35,7 @@ std::uint64_t differs(const char *a, const char *b, std::size_t n) noexcept
 
 }  // namespace
 
-void TokenSet::add(std::string_view secret)
+void TokenSet::add(std::string_view secret, TypeScope scope)
 {
     if (secret.size() > longest_) {
         longest_ = secret.size();
@@ -47,6 +47,13 @@ void TokenSet::add(std::string_view secret)
     padded.resize(longest_, '\0');
     padded_.push_back(std::move(padded));
     lengths_.push_back(secret.size());
+    scopes_.push_back(std::move(scope));
+}
+
+const TypeScope &TokenSet::scope(std::size_t id) const noexcept
+{
+    static const TypeScope unscoped;
+    return (id == 0 || id > scopes_.size()) ? unscoped : scopes_[id - 1];
 }
 
 std::size_t TokenSet::match(std::string_view token) const noexcept

@@ -269,6 +269,12 @@ void Validator::syntax_error() noexcept
 
 const Verdict &Validator::finish() noexcept
 {
+    static const TypeScope unscoped;
+    return finish(unscoped, 0);
+}
+
+const Verdict &Validator::finish(const TypeScope &allowed, std::size_t secret) noexcept
+{
     if (decided_ || finished_) {
         return verdict_;
     }
@@ -296,12 +302,12 @@ const Verdict &Validator::finish() noexcept
         return verdict_;
     }
 
-    check_schema();
+    check_schema(allowed, secret);
     decided_ = true;
     return verdict_;
 }
 
-void Validator::check_schema() noexcept
+void Validator::check_schema(const TypeScope &allowed, std::size_t secret) noexcept
 {
     char quoted[quote_limit + 1];
 
@@ -329,6 +335,12 @@ void Validator::check_schema() noexcept
     if (rule == nullptr) {
         quote_for_detail(type->value(), quoted, quote_limit);
         decide(Verdict::reject(Reason::type_unknown, "type \"%s\" not accepted", quoted));
+        return;
+    }
+    if (!allowed.allows(rule->type)) {
+        quote_for_detail(rule->type, quoted, quote_limit);
+        decide(Verdict::reject(Reason::type_forbidden, "type \"%s\" not allowed for secret %zu",
+                               quoted, secret));
         return;
     }
 

@@ -8,6 +8,7 @@
 #include "escape_checker.hpp"
 #include "event_fields.hpp"
 #include "schema.hpp"
+#include "type_scope.hpp"
 #include "utf8.hpp"
 #include "verdict.hpp"
 
@@ -35,7 +36,9 @@ public:
     // False once a verdict is reached: further bytes would change nothing.
     bool feed(const void *data, std::size_t size) noexcept;
 
-    // Ends the body and returns the verdict; idempotent.
+    // Ends the body and returns the verdict; idempotent. allowed is the
+    // scope of the secret that matched, numbered secret.
+    const Verdict &finish(const TypeScope &allowed, std::size_t secret) noexcept;
     const Verdict &finish() noexcept;
 
     const Verdict &verdict() const noexcept { return verdict_; }
@@ -49,7 +52,7 @@ private:
     bool parse(const unsigned char *data, std::size_t size) noexcept;
     void decide(const Verdict &verdict) noexcept;
     void syntax_error() noexcept;
-    void check_schema() noexcept;
+    void check_schema(const TypeScope &allowed, std::size_t secret) noexcept;
 
     // Parser events, from the yajl callbacks; false stops the parse.
     bool on_value(JsonKind kind, std::string_view text) noexcept;

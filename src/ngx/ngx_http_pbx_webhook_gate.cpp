@@ -216,8 +216,11 @@ void body_read(ngx_http_request_t *r) noexcept
     RequestCtx *ctx = get_request_ctx(r);
 
     if (ctx != nullptr && ctx->state == GateState::reading) {
+        const LocConf *lcf =
+            static_cast<LocConf *>(ngx_http_get_module_loc_conf(r, ngx_http_pbx_webhook_module));
         release_error_pages(r, ctx);
-        decide(r, ctx, ctx->validator->finish());
+        decide(r, ctx,
+               ctx->validator->finish(lcf->token_set->scope(ctx->token_id), ctx->token_id));
     }
 
     r->write_event_handler = ngx_http_core_run_phases;

@@ -5,6 +5,7 @@
 #include <new>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "token_file.hpp"
@@ -16,6 +17,7 @@ namespace {
 
 constexpr size_t max_body_size_limit = 1024 * 1024 * 1024;
 constexpr ngx_uint_t max_depth_limit = 512;
+constexpr ngx_uint_t mask_keep_limit = EventFields::value_limit;
 
 template <typename T>
 void destroy(void *data) noexcept
@@ -62,20 +64,73 @@ char *set_mode(ngx_conf_t *cf, ngx_command_t *, void *conf) noexcept
     return NGX_CONF_OK;
 }
 
-char *add_secret(ngx_conf_t *cf, ngx_array_t **list, ngx_str_t secret) noexcept
+// The types= of one secret directive, and how and where nginx -t names the
+// directive.
+struct ConfScope {
+    TypeScope types;
+    std::string origin;
+    ConfPlace at;
+};
+
+// A secret as configured, kept in an ngx_array_t.
+struct ConfSecret {
+    ngx_str_t secret;
+    const ConfScope *scope;  // null: every type the location accepts
+};
+
+static_assert(std::is_trivially_destructible_v<ConfSecret>);
+
+// The scope a secret directive's optional types= parameter (argument 2)
+// gives; *scope stays null without one. False (logged) when it is wrong.
+bool parse_scope(ngx_conf_t *cf, std::string_view directive, const ngx_str_t *path,
+                 const ConfScope **scope) noexcept
+{
+    *scope = nullptr;
+    if (cf->args->nelts < 3) {
+        return true;
+    }
+    ngx_str_t *value = static_cast<ngx_str_t *>(cf->args->elts);
+
+    try {
+        ConfScope *parsed = pool_new<ConfScope>(cf->pool);
+        if (parsed == nullptr) {
+            return false;
+        }
+        std::string error = TypeScope::parse(view(value[2]), parsed->types);
+        if (!error.empty()) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%*s\" %s", directive.size(),
+                               directive.data(), error.c_str());
+            return false;
+        }
+        parsed->origin = "\"" + std::string(directive) + "\"";
+        if (path != nullptr) {
+            parsed->origin += " \"" + std::string(view(*path)) + "\"";
+        }
+        parsed->at = place_of(cf);
+        *scope = parsed;
+    } catch (const std::exception &e) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%*s\" failed: %s", directive.size(),
+                           directive.data(), e.what());
+        return false;
+    }
+    return true;
+}
+
+char *add_secret(ngx_conf_t *cf, ngx_array_t **list, ngx_str_t secret,
+                 const ConfScope *scope) noexcept
 {
     if (*list == NGX_CONF_UNSET_PTR) {
-        *list = ngx_array_create(cf->pool, 2, sizeof(ngx_str_t));
+        *list = ngx_array_create(cf->pool, 2, sizeof(ConfSecret));
         if (*list == nullptr) {
             return static_cast<char *>(NGX_CONF_ERROR);
         }
     }
 
-    ngx_str_t *slot = static_cast<ngx_str_t *>(ngx_array_push(*list));
+    ConfSecret *slot = static_cast<ConfSecret *>(ngx_array_push(*list));
     if (slot == nullptr) {
         return static_cast<char *>(NGX_CONF_ERROR);
     }
-    *slot = secret;
+    *slot = {secret, scope};
     return NGX_CONF_OK;
 }
 
@@ -99,7 +154,11 @@ char *set_token(ngx_conf_t *cf, ngx_command_t *, void *conf) noexcept
         return static_cast<char *>(NGX_CONF_ERROR);
     }
 
-    return add_secret(cf, &lcf->tokens, value[1]);
+    const ConfScope *scope;
+    if (!parse_scope(cf, "pbx_webhook_token", nullptr, &scope)) {
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+    return add_secret(cf, &lcf->tokens, value[1], scope);
 }
 
 // Logs what the core says about a token file; false on an error.
@@ -172,7 +231,7 @@ bool open_and_read_token_file(ngx_conf_t *cf, const ngx_str_t *path, ngx_str_t *
 }
 
 char *add_file_secrets(ngx_conf_t *cf, LocConf *lcf, const ngx_str_t *path,
-                       const ngx_str_t &text) noexcept
+                       const ngx_str_t &text, const ConfScope *scope) noexcept
 {
     try {
         TokenFile file = parse_token_file(view(text));
@@ -182,7 +241,7 @@ char *add_file_secrets(ngx_conf_t *cf, LocConf *lcf, const ngx_str_t *path,
         for (const FileSecret &secret : file.secrets) {
             ngx_str_t s = {secret.text.size(),
                            const_cast<u_char *>(reinterpret_cast<const u_char *>(secret.text.data()))};
-            if (add_secret(cf, &lcf->file_tokens, s) != NGX_CONF_OK) {
+            if (add_secret(cf, &lcf->file_tokens, s, scope) != NGX_CONF_OK) {
                 return static_cast<char *>(NGX_CONF_ERROR);
             }
         }
@@ -203,12 +262,17 @@ char *set_token_file(ngx_conf_t *cf, ngx_command_t *, void *conf) noexcept
         return static_cast<char *>(NGX_CONF_ERROR);
     }
 
+    const ConfScope *scope;
+    if (!parse_scope(cf, "pbx_webhook_token_file", &path, &scope)) {
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+
     ngx_str_t text;
     if (!open_and_read_token_file(cf, &path, &text)) {
         return static_cast<char *>(NGX_CONF_ERROR);
     }
 
-    return add_file_secrets(cf, static_cast<LocConf *>(conf), &path, text);
+    return add_file_secrets(cf, static_cast<LocConf *>(conf), &path, text, scope);
 }
 
 char *set_event(ngx_conf_t *cf, ngx_command_t *, void *conf) noexcept
@@ -273,6 +337,19 @@ char *check_max_body_size(ngx_conf_t *cf, void *, void *data) noexcept
     return NGX_CONF_OK;
 }
 
+char *check_mask_keep(ngx_conf_t *cf, void *, void *data) noexcept
+{
+    ngx_uint_t keep = *static_cast<ngx_uint_t *>(data);
+
+    if (keep > mask_keep_limit) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"pbx_webhook_mask_keep\" must be between 0 and %ui",
+                           mask_keep_limit);
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+    return NGX_CONF_OK;
+}
+
 char *check_max_depth(ngx_conf_t *cf, void *, void *data) noexcept
 {
     ngx_int_t depth = *static_cast<ngx_int_t *>(data);
@@ -287,6 +364,7 @@ char *check_max_depth(ngx_conf_t *cf, void *, void *data) noexcept
 
 ngx_conf_post_t max_body_size_post = {check_max_body_size};
 ngx_conf_post_t max_depth_post = {check_max_depth};
+ngx_conf_post_t mask_keep_post = {check_mask_keep};
 
 constexpr ngx_uint_t any_level =
     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF;
@@ -301,14 +379,14 @@ ngx_command_t commands[] = {
      nullptr},
 
     {ngx_string("pbx_webhook_token"),
-     any_level | NGX_CONF_TAKE1,
+     any_level | NGX_CONF_TAKE12,
      set_token,
      NGX_HTTP_LOC_CONF_OFFSET,
      0,
      nullptr},
 
     {ngx_string("pbx_webhook_token_file"),
-     any_level | NGX_CONF_TAKE1,
+     any_level | NGX_CONF_TAKE12,
      set_token_file,
      NGX_HTTP_LOC_CONF_OFFSET,
      0,
@@ -341,6 +419,13 @@ ngx_command_t commands[] = {
      NGX_HTTP_LOC_CONF_OFFSET,
      offsetof(LocConf, max_depth),
      &max_depth_post},
+
+    {ngx_string("pbx_webhook_mask_keep"),
+     any_level | NGX_CONF_TAKE1,
+     ngx_conf_set_num_slot,
+     NGX_HTTP_LOC_CONF_OFFSET,
+     offsetof(LocConf, mask_keep),
+     &mask_keep_post},
 
     {ngx_string("pbx_webhook_zone"),
      NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE2,
@@ -424,6 +509,7 @@ void *create_loc_conf(ngx_conf_t *cf) noexcept
     conf->max_depth = NGX_CONF_UNSET_UINT;
     conf->content_type = NGX_CONF_UNSET;
     conf->zone = static_cast<ngx_shm_zone_t *>(NGX_CONF_UNSET_PTR);
+    conf->mask_keep = NGX_CONF_UNSET_UINT;
     init_dedup_conf(&conf->dedup);
 
     return conf;
@@ -441,9 +527,10 @@ bool build_token_set(ngx_conf_t *cf, LocConf *conf) noexcept
             if (list == nullptr) {
                 continue;
             }
-            ngx_str_t *secret = static_cast<ngx_str_t *>(list->elts);
+            const ConfSecret *secrets = static_cast<const ConfSecret *>(list->elts);
             for (ngx_uint_t i = 0; i < list->nelts; i++) {
-                conf->token_set->add(view(secret[i]));
+                const ConfSecret &s = secrets[i];
+                conf->token_set->add(view(s.secret), s.scope ? s.scope->types : TypeScope());
             }
         }
     } catch (const std::exception &e) {
@@ -466,6 +553,7 @@ void merge_values(const LocConf *prev, LocConf *conf) noexcept
     ngx_conf_merge_uint_value(conf->max_depth, prev->max_depth, 16);
     ngx_conf_merge_value(conf->content_type, prev->content_type, 1);
     ngx_conf_merge_ptr_value(conf->zone, prev->zone, nullptr);
+    ngx_conf_merge_uint_value(conf->mask_keep, prev->mask_keep, 3);
 }
 
 // Every level ends up with a schema, so that a request never needs to
@@ -573,6 +661,36 @@ bool check_gate_has_secret(ngx_conf_t *cf, const LocConf *conf) noexcept
     return true;
 }
 
+// Every type a secret's scope names must be one the location accepts, or
+// the secret could never send it: most likely a typo. Checked where the gate
+// runs, once the location's own types are known.
+bool check_scopes(ngx_conf_t *cf, const LocConf *conf) noexcept
+{
+    const ngx_http_core_loc_conf_t *clcf = core_loc_conf(cf);
+    if (conf->mode == gate_off || clcf->name.len == 0) {
+        return true;
+    }
+
+    const Schema &schema = *conf->schema;
+    for (const ngx_array_t *list : {conf->tokens, conf->file_tokens}) {
+        if (list == nullptr) {
+            continue;
+        }
+        const ConfSecret *secrets = static_cast<const ConfSecret *>(list->elts);
+        for (ngx_uint_t i = 0; i < list->nelts; i++) {
+            const ConfScope *scope = secrets[i].scope;
+            std::string_view type = scope ? scope->types.unaccepted(schema) : std::string_view();
+            if (!type.empty()) {
+                log_at(cf, NGX_LOG_EMERG, scope->at,
+                       "%s types= names \"%*s\", which location \"%V\" does not accept",
+                       scope->origin.c_str(), type.size(), type.data(), &clcf->name);
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
 // The gate answers a GET with 405 before the metrics handler could run.
 bool check_metrics(ngx_conf_t *cf, const LocConf *conf) noexcept
 {
@@ -650,7 +768,8 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept
 
     if (!check_zone_use(cf, conf) || !merge_secrets(cf, prev, conf)
         || !merge_token_header(cf, prev, conf) || !check_gate_has_secret(cf, conf)
-        || !merge_dedup_conf(cf, &prev->dedup, &conf->dedup) || !check_metrics(cf, conf))
+        || !merge_dedup_conf(cf, &prev->dedup, &conf->dedup) || !check_metrics(cf, conf)
+        || !check_scopes(cf, conf))
     {
         return static_cast<char *>(NGX_CONF_ERROR);
     }

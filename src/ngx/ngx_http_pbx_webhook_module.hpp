@@ -42,8 +42,8 @@ inline ConfPlace place_of(const ngx_conf_t *cf) noexcept
 // it points to live in the configuration pool, destroyed by its cleanups.
 struct LocConf {
     ngx_uint_t mode;
-    ngx_array_t *tokens;       // ngx_str_t, pbx_webhook_token in order
-    ngx_array_t *file_tokens;  // ngx_str_t, pbx_webhook_token_file lines in order
+    ngx_array_t *tokens;       // ConfSecret, pbx_webhook_token in order
+    ngx_array_t *file_tokens;  // ConfSecret, pbx_webhook_token_file lines in order
     ngx_str_t token_header;
     ngx_str_t token_header_lower;
     Schema *schema;  // after merge: the level's own, inherited, or MainConf's catalog
@@ -57,6 +57,7 @@ struct LocConf {
     ConfPlace max_body_size_at;
     ConfPlace metrics_at;  // pbx_webhook_metrics, in this location only
     DedupConf dedup;
+    ngx_uint_t mask_keep;  // digits $pbx_masked_NAME leaves
 };
 
 struct MainConf {

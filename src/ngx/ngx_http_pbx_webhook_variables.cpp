@@ -1,6 +1,7 @@
 #include "ngx_http_pbx_webhook_module.hpp"
 
 #include "control_bytes.hpp"
+#include "mask.hpp"
 #include "version.hpp"
 
 namespace pbxwebhook {
@@ -8,6 +9,7 @@ namespace pbxwebhook {
 namespace {
 
 constexpr std::string_view event_prefix = "pbx_event_";
+constexpr std::string_view masked_prefix = "pbx_masked_";
 
 // One rule for every variable of the module: nothing to show is "not
 // found" (logged "-"), never an empty string.
@@ -120,6 +122,42 @@ ngx_int_t event_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     return set_value(v, {safe, field->value().size()});
 }
 
+// $pbx_event_NAME as it shows, with all but the last mask_keep digits
+// masked. The location that asks (the one writing the log line) sets
+// mask_keep.
+ngx_int_t masked_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
+                          uintptr_t data) noexcept
+{
+    const ngx_str_t *name = reinterpret_cast<const ngx_str_t *>(data);
+    const RequestCtx *ctx = get_request_ctx(r->main);
+
+    if (ctx == nullptr || ctx->validator == nullptr) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    std::string_view field_name = view(*name);
+    field_name.remove_prefix(masked_prefix.size());
+
+    const EventField *field = ctx->validator->fields().find(field_name);
+    if (field == nullptr) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    const LocConf *lcf =
+        static_cast<LocConf *>(ngx_http_get_module_loc_conf(r, ngx_http_pbx_webhook_module));
+
+    std::string_view value = field->value();
+    char *masked = static_cast<char *>(ngx_pnalloc(r->pool, value.size()));
+    if (masked == nullptr) {
+        return NGX_ERROR;
+    }
+    replace_control_bytes(value, masked);
+    mask_digits({masked, value.size()}, lcf->mask_keep, masked);
+    return set_value(v, {masked, value.size()});
+}
+
 ngx_http_variable_t variables[] = {
 
     {ngx_string("pbx_webhook_result"), nullptr, result_variable, 0,
@@ -137,6 +175,9 @@ ngx_http_variable_t variables[] = {
     {ngx_string("pbx_webhook_version"), nullptr, version_variable, 0, 0, 0},
 
     {ngx_string("pbx_event_"), nullptr, event_variable, 0,
+     NGX_HTTP_VAR_NOCACHEABLE | NGX_HTTP_VAR_PREFIX, 0},
+
+    {ngx_string("pbx_masked_"), nullptr, masked_variable, 0,
      NGX_HTTP_VAR_NOCACHEABLE | NGX_HTTP_VAR_PREFIX, 0},
 
     ngx_http_null_variable
