@@ -3,6 +3,7 @@
 #include <new>
 
 #include "body_refusal.hpp"
+#include "ngx_http_pbx_webhook_early_body.hpp"
 #include "request_head.hpp"
 
 namespace pbxwebhook {
@@ -177,7 +178,10 @@ void record_refused_body(ngx_http_request_t *r, RequestCtx *ctx) noexcept
 
 ngx_int_t check_headers(ngx_http_request_t *r, const LocConf *lcf, RequestCtx *ctx) noexcept
 {
-    RequestHead head{view(r->method_name), 0, {}, {}, r->headers_in.content_length_n};
+    // A chunked body has no declared length; the one nginx counts while it
+    // reads one early (client_body_early_read) is not the client's.
+    RequestHead head{view(r->method_name), 0, {}, {},
+                     r->headers_in.chunked ? -1 : r->headers_in.content_length_n};
 
     for (ngx_list_part_t *part = &r->headers_in.headers.part; part; part = part->next) {
         ngx_table_elt_t *h = static_cast<ngx_table_elt_t *>(part->elts);
@@ -260,16 +264,23 @@ int discarded_body_status(ngx_http_request_t *r) noexcept
     return NGX_HTTP_BAD_REQUEST;
 }
 
-ngx_int_t start_reading(ngx_http_request_t *r, const LocConf *lcf, RequestCtx *ctx) noexcept
+Validator *new_validator(ngx_http_request_t *r, const LocConf *lcf) noexcept
 {
     void *memory = ngx_palloc(r->pool, sizeof(Validator));
     if (memory == nullptr) {
+        return nullptr;
+    }
+    return new (memory) Validator(*lcf->schema,
+                                  Limits{lcf->max_body_size, static_cast<unsigned>(lcf->max_depth)},
+                                  Allocator{pool_allocate, r->pool});
+}
+
+ngx_int_t start_reading(ngx_http_request_t *r, const LocConf *lcf, RequestCtx *ctx) noexcept
+{
+    ctx->validator = new_validator(r, lcf);
+    if (ctx->validator == nullptr) {
         return answer(r, ctx, decide(r, ctx, Verdict::reject(Reason::internal, "out of memory")));
     }
-    ctx->validator = new (memory)
-        Validator(*lcf->schema,
-                  Limits{lcf->max_body_size, static_cast<unsigned>(lcf->max_depth)},
-                  Allocator{pool_allocate, r->pool});
     ctx->state = GateState::reading;
 
     ngx_http_core_loc_conf_t *clcf = static_cast<ngx_http_core_loc_conf_t *>(
@@ -302,8 +313,28 @@ ngx_int_t judge_new_request(ngx_http_request_t *r, const LocConf *lcf) noexcept
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (r->request_body != nullptr
+        && (early_body_whole(r) || r->err_status >= NGX_HTTP_BAD_REQUEST))
+    {
+        // nginx read the body before it chose the location
+        // (client_body_early_read): the gate judges what nginx holds; or
+        // nginx refused it there and an error_page brought the request here.
+        ngx_int_t rc = check_headers(r, lcf, ctx);
+        if (rc == NGX_AGAIN && !early_body_whole(r)) {
+            ctx->body_cut = true;
+            rc = decide(r, ctx, body_refused_by_nginx(static_cast<int>(r->err_status)));
+            return answer(r, ctx, rc == NGX_DECLINED ? NGX_DECLINED : r->err_status);
+        }
+        if (rc == NGX_AGAIN) {
+            ctx->validator = new_validator(r, lcf);
+            rc = decide(r, ctx, ctx->validator != nullptr
+                                    ? judge_early_body(r, *ctx->validator)
+                                    : Verdict::reject(Reason::internal, "out of memory"));
+        }
+        return answer(r, ctx, rc);
+    }
     if (r->request_body != nullptr) {
-        // Someone read the body before the gate could see it: fail
+        // Someone is reading the body before the gate could see it: fail
         // closed rather than pass an unchecked event.
         return answer(r, ctx,
                       decide(r, ctx,
