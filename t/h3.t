@@ -138,7 +138,7 @@ sub start {
 # The response on stream $sid: { status, headers, body }, or undef.
 sub response {
     my ($s, $sid, $wait) = @_;
-    my $frames = $s->read(all => [{ sid => $sid, fin => 1 }], wait => $wait // $t->timeout(10));
+    my $frames = $s->read(all => [{ sid => $sid, fin => 1 }], wait => $wait // $t->timeout(30));
     my ($h) = grep { $_->{type} eq 'HEADERS' && $_->{sid} == $sid } @$frames;
     return undef unless $h;
     my $body = join '', map { $_->{data} } grep { $_->{type} eq 'DATA' && $_->{sid} == $sid }
