@@ -59,6 +59,18 @@ void append_sample(std::string &out, std::string_view name, std::string_view zon
     out.append("\"").append(labels).append("} ").append(std::to_string(value)).append("\n");
 }
 
+// A family with one sample per zone, read by one of Metrics' getters.
+template <typename Zone>
+void append_zone_family(std::string &out, std::string_view name, std::string_view type,
+                        std::string_view help, const Zone *zones, std::size_t count,
+                        std::uint64_t (Metrics::*value)() const noexcept)
+{
+    append_family(out, name, type, help);
+    for (std::size_t z = 0; z < count; z++) {
+        append_sample(out, name, zones[z].name, "", (zones[z].metrics->*value)());
+    }
+}
+
 }  // namespace
 
 Metrics::TypeCounter *Metrics::find(std::string_view type) const noexcept
@@ -208,32 +220,17 @@ void Metrics::render(const Zone *zones, std::size_t count, std::string &out)
         }
     }
 
-    constexpr std::string_view old_secret = "pbx_webhook_old_secret_matches_total";
-    append_family(out, old_secret, "counter",
-                  "Requests whose token matched a secret other than the last of the location's list.");
-    for (std::size_t z = 0; z < count; z++) {
-        append_sample(out, old_secret, zones[z].name, "", zones[z].metrics->old_secret_matches());
-    }
-
-    constexpr std::string_view secrets = "pbx_webhook_secrets";
-    append_family(out, secrets, "gauge",
-                  "Secrets held by the location that judged the zone's latest request.");
-    for (std::size_t z = 0; z < count; z++) {
-        append_sample(out, secrets, zones[z].name, "", zones[z].metrics->secrets());
-    }
-
-    constexpr std::string_view bytes = "pbx_webhook_validated_bytes_total";
-    append_family(out, bytes, "counter", "Request body bytes the validator read.");
-    for (std::size_t z = 0; z < count; z++) {
-        append_sample(out, bytes, zones[z].name, "", zones[z].metrics->bytes());
-    }
-
-    constexpr std::string_view full = "pbx_webhook_zone_full_total";
-    append_family(out, full, "counter",
-                  "Counts dropped because the zone had no room (event types, secret indexes).");
-    for (std::size_t z = 0; z < count; z++) {
-        append_sample(out, full, zones[z].name, "", zones[z].metrics->zone_full());
-    }
+    append_zone_family(out, "pbx_webhook_old_secret_matches_total", "counter",
+                       "Requests whose token matched a secret other than the last of the location's list.",
+                       zones, count, &Metrics::old_secret_matches);
+    append_zone_family(out, "pbx_webhook_secrets", "gauge",
+                       "Secrets held by the location that judged the zone's latest request.", zones,
+                       count, &Metrics::secrets);
+    append_zone_family(out, "pbx_webhook_validated_bytes_total", "counter",
+                       "Request body bytes the validator read.", zones, count, &Metrics::bytes);
+    append_zone_family(out, "pbx_webhook_zone_full_total", "counter",
+                       "Counts dropped because the zone had no room (event types, secret indexes).",
+                       zones, count, &Metrics::zone_full);
 }
 
 void render_dedup_zones(const DedupZoneStats *zones, std::size_t count, std::string &out)

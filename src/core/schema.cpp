@@ -1,6 +1,7 @@
 #include "schema.hpp"
 
 #include "catalog.hpp"
+#include "quoted.hpp"
 
 namespace pbxwebhook {
 
@@ -26,13 +27,6 @@ std::vector<std::string_view> split_words(std::string_view text)
     return words;
 }
 
-std::string quoted(std::string_view text)
-{
-    std::string out = "\"";
-    out.append(text);
-    out += '"';
-    return out;
-}
 
 }  // namespace
 

@@ -2,19 +2,9 @@
 
 #include <algorithm>
 
+#include "quoted.hpp"
+
 namespace pbxwebhook {
-
-namespace {
-
-std::string quoted(std::string_view text)
-{
-    std::string out = "\"";
-    out.append(text);
-    out += '"';
-    return out;
-}
-
-}  // namespace
 
 std::string TypeScope::parse(std::string_view parameter, TypeScope &out)
 {
