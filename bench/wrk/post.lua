@@ -19,16 +19,19 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["X-Pbx-Token"] = token
 
 -- PBX_BENCH_UNIQUE=1: every request a new event, its unique_call_id's
--- characters replaced by a counter of the same width (the body keeps its
--- length); wrk then builds each request in Lua, off its fast path.
+-- characters replaced by a number of the same width (the body keeps its
+-- length); wrk then builds each request in Lua, off its fast path. The
+-- numbers start from the clock's microseconds, so that a run never resends
+-- what an earlier run (its warm-up) sent: a dedup zone would answer those.
 if os.getenv("PBX_BENCH_UNIQUE") == "1" then
     local head, id, tail = body:match('^(.-"unique_call_id"%s*:%s*")([^"]*)(".*)$')
     if head then
-        local format = "%0" .. #id .. "d"
-        local counter = 0
+        local format = "%0" .. #id .. ".0f"
+        local wrap = 10 ^ #id
+        local counter = os.time() * 1e6
         request = function()
             counter = counter + 1
-            return wrk.format(nil, nil, nil, head .. string.format(format, counter) .. tail)
+            return wrk.format(nil, nil, nil, head .. string.format(format, counter % wrap) .. tail)
         end
     end
 end

@@ -6,12 +6,10 @@
 #include <type_traits>
 #include <vector>
 
-extern "C" {
-#include <ngx_sha1.h>
-}
-
+#include "dedup_index.hpp"
 #include "dedup_table.hpp"
 #include "metrics.hpp"
+#include "ngx_http_pbx_webhook_key_digest.hpp"
 
 namespace pbxwebhook {
 
@@ -19,7 +17,7 @@ namespace pbxwebhook {
 // entry should the log phase never come.
 struct DedupRequest {
     ngx_shm_zone_t *zone;
-    ngx_sha1_t sha1;
+    KeyDigest digest;
     DedupKey key;
     DedupCheck check;
     bool settled;
@@ -33,15 +31,13 @@ constexpr ngx_msec_t default_window = 10 * 60 * 1000;
 constexpr ngx_msec_t min_window = 1000;
 constexpr ngx_msec_t max_window = 24 * 60 * 60 * 1000;
 
-static_assert(DedupKey::size == 20, "the key is a SHA-1 digest");
-
 // The tag of dedup zones: a name declared by pbx_webhook_zone cannot be used
 // here, nor the reverse.
 u_char dedup_tag;
 
 struct DedupShared {
-    ngx_rbtree_t tree;
-    ngx_rbtree_node_t sentinel;
+    DedupIndex::Slot *slots;
+    std::size_t slot_count;
     ngx_queue_t queues[2];  // by DedupState, oldest at the head
     DedupCounters counters;
 };
@@ -55,13 +51,22 @@ struct DedupZone {
 };
 
 struct DedupNode {
-    ngx_rbtree_node_t node;  // its key: the digest's first bytes
-    ngx_queue_t queue;
-    DedupEntry entry;
     DedupKey key;
+    ngx_queue_t queue;  // by age, in the queue of its state
+    DedupEntry entry;
 };
 
 static_assert(std::is_standard_layout<DedupNode>::value, "offsetof finds the node of an entry");
+
+// A node's place in the index is its offset in the zone in slab chunks; the
+// slab pool's own header is at offset 0, so no place is 0.
+constexpr std::size_t node_chunk = 128;
+static_assert(sizeof(DedupNode) > node_chunk / 2 && sizeof(DedupNode) <= node_chunk,
+              "the slab gives each node a chunk of node_chunk bytes");
+
+// The index takes at most an eighth of the zone, and holds at most half as
+// many entries as it has slots.
+constexpr std::size_t zone_bytes_per_slot = 8 * sizeof(DedupIndex::Slot);
 
 DedupNode *node_of(DedupEntry *entry) noexcept
 {
@@ -69,82 +74,36 @@ DedupNode *node_of(DedupEntry *entry) noexcept
                                          - offsetof(DedupNode, entry));
 }
 
-ngx_rbtree_key_t tree_key(const DedupKey &key) noexcept
-{
-    ngx_rbtree_key_t k;
-    ngx_memcpy(&k, key.bytes, sizeof(k));
-    return k;
-}
-
-int compare(const DedupKey &a, const DedupKey &b) noexcept
-{
-    return ngx_memcmp(a.bytes, b.bytes, DedupKey::size);
-}
-
-void tree_insert(ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
-                 ngx_rbtree_node_t *sentinel) noexcept
-{
-    ngx_rbtree_node_t **p;
-
-    for (;;) {
-        if (node->key != temp->key) {
-            p = node->key < temp->key ? &temp->left : &temp->right;
-        } else {
-            p = compare(reinterpret_cast<DedupNode *>(node)->key,
-                        reinterpret_cast<DedupNode *>(temp)->key)
-                        < 0
-                    ? &temp->left
-                    : &temp->right;
-        }
-        if (*p == sentinel) {
-            break;
-        }
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
-}
-
 // The table's store in a slab pool; every call is made under its lock.
 class SlabStore final : public DedupStore {
 public:
-    explicit SlabStore(const DedupZone *zone) noexcept : sh_(zone->sh), pool_(zone->pool) {}
+    explicit SlabStore(const DedupZone *zone) noexcept
+        : sh_(zone->sh), pool_(zone->pool), index_(sh_->slots, sh_->slot_count)
+    {
+    }
 
     DedupEntry *find(const DedupKey &key) noexcept override
     {
-        ngx_rbtree_key_t k = tree_key(key);
-        ngx_rbtree_node_t *node = sh_->tree.root;
-        ngx_rbtree_node_t *sentinel = sh_->tree.sentinel;
-
-        while (node != sentinel) {
-            if (k != node->key) {
-                node = k < node->key ? node->left : node->right;
-                continue;
-            }
-            DedupNode *n = reinterpret_cast<DedupNode *>(node);
-            int rc = compare(key, n->key);
-            if (rc == 0) {
-                return &n->entry;
-            }
-            node = rc < 0 ? node->left : node->right;
-        }
-        return nullptr;
+        std::uint32_t place =
+            index_.find(key, [&](std::uint32_t p) { return node_at(p)->key == key; });
+        return place != 0 ? &node_at(place)->entry : nullptr;
     }
 
     DedupEntry *insert(const DedupKey &key) noexcept override
     {
+        if (sh_->counters.entries.load(std::memory_order_relaxed) >= sh_->slot_count / 2) {
+            return nullptr;
+        }
         DedupNode *n = static_cast<DedupNode *>(ngx_slab_alloc_locked(pool_, sizeof(DedupNode)));
         if (n == nullptr) {
             return nullptr;
         }
+        if (!index_.insert(key, place_of(n))) {
+            ngx_slab_free_locked(pool_, n);
+            return nullptr;
+        }
         n->key = key;
-        n->node.key = tree_key(key);
         n->entry = {DedupState::in_flight, 0, 0, 0};
-        ngx_rbtree_insert(&sh_->tree, &n->node);
         ngx_queue_insert_tail(&sh_->queues[0], &n->queue);
         return &n->entry;
     }
@@ -152,8 +111,8 @@ public:
     void erase(DedupEntry *entry) noexcept override
     {
         DedupNode *n = node_of(entry);
+        index_.erase(n->key, place_of(n));
         ngx_queue_remove(&n->queue);
-        ngx_rbtree_delete(&sh_->tree, &n->node);
         ngx_slab_free_locked(pool_, n);
     }
 
@@ -175,8 +134,22 @@ public:
     }
 
 private:
+    std::uint32_t place_of(const DedupNode *n) const noexcept
+    {
+        return static_cast<std::uint32_t>(
+            (reinterpret_cast<const u_char *>(n) - reinterpret_cast<const u_char *>(pool_))
+            / node_chunk);
+    }
+
+    DedupNode *node_at(std::uint32_t place) const noexcept
+    {
+        return reinterpret_cast<DedupNode *>(reinterpret_cast<u_char *>(pool_)
+                                             + static_cast<std::size_t>(place) * node_chunk);
+    }
+
     DedupShared *sh_;
     ngx_slab_pool_t *pool_;
+    DedupIndex index_;
 };
 
 std::int64_t now_ms() noexcept
@@ -222,9 +195,20 @@ ngx_int_t init_zone(ngx_shm_zone_t *shm_zone, void *data) noexcept
         return NGX_ERROR;
     }
     zone->sh = new (p) DedupShared;
-    ngx_rbtree_init(&zone->sh->tree, &zone->sh->sentinel, tree_insert);
     ngx_queue_init(&zone->sh->queues[0]);
     ngx_queue_init(&zone->sh->queues[1]);
+
+    std::size_t slots = 1;
+    while (slots * 2 * zone_bytes_per_slot <= shm_zone->shm.size) {
+        slots *= 2;
+    }
+    zone->sh->slots = static_cast<DedupIndex::Slot *>(
+        ngx_slab_alloc(zone->pool, slots * sizeof(DedupIndex::Slot)));
+    if (zone->sh->slots == nullptr) {
+        return NGX_ERROR;
+    }
+    zone->sh->slot_count = slots;
+    DedupIndex(zone->sh->slots, slots).clear();
 
     // A full zone evicts, visibly in pbx_webhook_dedup_evictions_total; it
     // is not worth a [crit] line per event.
@@ -274,7 +258,7 @@ DedupRequest *request_state(ngx_http_request_t *r, RequestCtx *ctx,
         return nullptr;
     }
     DedupRequest *d = new (cln->data) DedupRequest{zone, {}, {}, {DedupMark::none, 0, 0}, false};
-    ngx_sha1_init(&d->sha1);
+    d->digest.init();
     cln->handler = settle_on_cleanup;
     ctx->dedup = d;
     return d;
@@ -285,7 +269,7 @@ DedupRequest *request_state(ngx_http_request_t *r, RequestCtx *ctx,
 bool compute_key(ngx_http_request_t *r, const DedupConf &conf, DedupRequest *d) noexcept
 {
     if (conf.key == nullptr) {
-        ngx_sha1_final(d->key.bytes, &d->sha1);
+        d->digest.final(d->key);
         return true;
     }
 
@@ -299,10 +283,10 @@ bool compute_key(ngx_http_request_t *r, const DedupConf &conf, DedupRequest *d) 
                       "pbx_webhook_dedup_key is empty, event not recorded");
         return false;
     }
-    ngx_sha1_t sha1;
-    ngx_sha1_init(&sha1);
-    ngx_sha1_update(&sha1, text.data, text.len);
-    ngx_sha1_final(d->key.bytes, &sha1);
+    KeyDigest digest;
+    digest.init();
+    digest.update(text.data, text.len);
+    digest.final(d->key);
     return true;
 }
 
@@ -390,7 +374,7 @@ void dedup_feed(ngx_http_request_t *r, RequestCtx *ctx, const u_char *data, size
     }
     DedupRequest *d = request_state(r, ctx, conf.zone);
     if (d != nullptr) {
-        ngx_sha1_update(&d->sha1, data, len);
+        d->digest.update(data, len);
     }
 }
 
