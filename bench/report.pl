@@ -219,7 +219,8 @@ if ($opt{paired}) {
             'sending a new event each request, so every event is a first delivery: digested, looked up,',
             'recorded and marked delivered, and once the 16m zone is full each evicts the oldest.',
             'Pairing cancels most of what this shared machine\'s speed does from minute to minute: each',
-            'ratio compares two runs made seconds apart. *nginx CPU* is the CPU time of the variant\'s',
+            'ratio compares two runs made seconds apart, each nginx pinned to one core and the backend and',
+            'wrk to the other (`taskset`). *nginx CPU* is the CPU time of the variant\'s',
             'nginx per request (from `/proc/PID/schedstat`); the 95 % interval of the median ratio is',
             "from the order statistics (values $lo and $hi of the $n ratios in order).", '',
             '| | module | module_dedup | module_dedup ÷ module, median (95 % interval) |',
@@ -366,7 +367,8 @@ run against the same variant. wrk, the variant and the backend share the machine
 - **module_dedup**: the same gate with a dedup zone (`pbx_webhook_dedup_zone bench_dedup 16m;`
   and `pbx_webhook_dedup bench_dedup;`, the default key: the body's SHA-1 as it streams). wrk
   sends a new event each request (`PBX_BENCH_UNIQUE=1` in `bench/wrk/post.lua`: the
-  `unique_call_id` replaced by a counter of the same width), so every one is a first delivery,
+  `unique_call_id` replaced by a number of the same width, counted from the clock's microseconds
+  so that no run resends an earlier run's events), so every one is a first delivery,
   recorded and then marked delivered; once the zone is full each evicts the oldest. wrk builds
   each request in Lua for this variant, so compare its *nginx CPU* rather than its req/s.
 - **njs** (`bench/njs/pbx_gate.js`): njs 0.7's HTTP module has no access-phase handler
