@@ -44,6 +44,20 @@ sub slurp {
     return scalar <$fh>;
 }
 
+# The rows of a file of tab-separated values under a header line, as hashes.
+sub read_tsv {
+    my ($path) = @_;
+    my ($header, @lines) = split /\n/, slurp($path);
+    my @names = split /\t/, $header;
+    my @rows;
+    for (@lines) {
+        my %r;
+        @r{@names} = split /\t/;
+        push @rows, \%r;
+    }
+    return @rows;
+}
+
 my %env;
 for (split /\n/, slurp($opt{env})) {
     $env{$1} = $2 if /^(\w+)=(.*)$/;
@@ -72,14 +86,8 @@ sub fmt_ms { defined $_[0] ? sprintf('%.2f', $_[0] / 1000) : '-' }
 
 my (%run, %rounds);
 if ($opt{http}) {
-    open my $fh, '<', $opt{http} or die "report.pl: $opt{http}: $!\n";
-    my $header = <$fh>;
-    chomp $header;
-    my @names = split /\t/, $header;
-    while (<$fh>) {
-        chomp;
-        my %r;
-        @r{@names} = split /\t/;
+    for my $row (read_tsv($opt{http})) {
+        my %r = %$row;
         $run{$r{case}}{$r{variant}}{$r{round}} = \%r;
         $rounds{$r{round}} = 1;
         my $what = "round $r{round} $r{case} $r{variant}";
@@ -184,14 +192,8 @@ sub median_bounds {
 
 if ($opt{paired}) {
     my %pair;
-    open my $fh, '<', $opt{paired} or die "report.pl: $opt{paired}: $!\n";
-    my $header = <$fh>;
-    chomp $header;
-    my @names = split /\t/, $header;
-    while (<$fh>) {
-        chomp;
-        my %r;
-        @r{@names} = split /\t/;
+    for my $row (read_tsv($opt{paired})) {
+        my %r = %$row;
         $pair{$r{pair}}{$r{variant}} = \%r;
         my $what = "paired run $r{pair} $r{variant}";
         push @anomalies, "$what: $r{status_errors} answers were not 2xx" if $r{status_errors};
