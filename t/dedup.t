@@ -448,6 +448,8 @@ like(config_error('pbx_webhook_dedup_zone a lots;', ''),
     qr/"pbx_webhook_dedup_zone" invalid size "lots"/, 'bad size');
 like(config_error('pbx_webhook_dedup_zone a 4k;', ''),
     qr/"pbx_webhook_dedup_zone" "a" is too small, at least \d+k is needed/, 'too small');
+like(config_error('pbx_webhook_dedup_zone a 600000m;', ''),
+    qr/"pbx_webhook_dedup_zone" "a" is too large, at most 524288m/, 'too large');
 like(config_error('pbx_webhook_dedup_zone a 1m; pbx_webhook_dedup_zone a 1m;', ''),
     qr/"pbx_webhook_dedup_zone" "a" is duplicate/, 'declared twice');
 like(config_error('pbx_webhook_dedup_zone a 1m window=0s;', ''),

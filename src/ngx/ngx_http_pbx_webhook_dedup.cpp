@@ -64,6 +64,9 @@ constexpr std::size_t node_chunk = 128;
 static_assert(sizeof(DedupNode) > node_chunk / 2 && sizeof(DedupNode) <= node_chunk,
               "the slab gives each node a chunk of node_chunk bytes");
 
+// Places are 32 bits.
+constexpr std::uint64_t max_zone_size = (std::uint64_t{1} << 32) * node_chunk;
+
 // The index takes at most an eighth of the zone, and holds at most half as
 // many entries as it has slots.
 constexpr std::size_t zone_bytes_per_slot = 8 * sizeof(DedupIndex::Slot);
@@ -446,6 +449,12 @@ char *set_dedup_zone(ngx_conf_t *cf, ngx_command_t *, void *conf) noexcept
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"pbx_webhook_dedup_zone\" \"%V\" is too small, at least %uzk is needed",
                            &value[1], 8 * ngx_pagesize / 1024);
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+    if (static_cast<std::uint64_t>(size) > max_zone_size) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"pbx_webhook_dedup_zone\" \"%V\" is too large, at most %uLm",
+                           &value[1], static_cast<std::uint64_t>(max_zone_size >> 20));
         return static_cast<char *>(NGX_CONF_ERROR);
     }
 
